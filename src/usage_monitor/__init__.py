@@ -1,0 +1,1 @@
+"""Leegality usage monitor: warns before a Leegality license runs out."""

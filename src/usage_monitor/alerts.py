@@ -1,0 +1,226 @@
+"""Pure alert rules: a resource's level, and what changed since the last notification.
+
+Levels are threshold percentages. Reaching the limit (current ≥ limit) is always a level of its own,
+100, and any level of 100 or more is critical; lower levels are warnings. A notification goes out when a
+resource reaches a higher level than was last notified, when a notified resource falls below every
+threshold (recovered), when a license's checks start or stop failing, and as a reminder while an alert
+stays active. State lives in DynamoDB between runs; this module only computes the next state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from usage_monitor.models import CheckError, CheckResult, Resource
+
+LIMIT_LEVEL = Decimal(100)
+
+
+class EventType(StrEnum):
+    THRESHOLD_CROSSED = "threshold_crossed"
+    RECOVERED = "recovered"
+    CHECK_FAILED = "check_failed"
+
+
+class Severity(StrEnum):
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class ChangeKind(StrEnum):
+    CROSSED = "crossed"
+    REMINDER = "reminder"
+    RECOVERED = "recovered"
+    CHECK_FAILED = "check_failed"
+    CHECK_RECOVERED = "check_recovered"
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    thresholds: tuple[Decimal, ...]
+    remind_after: timedelta | None = timedelta(hours=24)
+    failure_alert_after_runs: int = 3
+
+    def level_of(self, resource: Resource) -> Decimal | None:
+        """Highest threshold reached, or the limit level; None when below all (or not evaluable)."""
+        if not resource.evaluable:
+            return None
+        current, limit = resource.current, resource.limit
+        assert current is not None
+        assert limit is not None
+        # Integer arithmetic, not the rounded percent: 79.96% must not count as 80%.
+        reached = [t for t in self.thresholds if Decimal(current) * 100 >= t * limit]
+        if current >= limit:
+            reached.append(LIMIT_LEVEL)
+        return max(reached, default=None)
+
+    def reminder_due(self, notified_at: datetime, now: datetime) -> bool:
+        return self.remind_after is not None and now - notified_at >= self.remind_after
+
+
+def severity_of(level: Decimal) -> Severity:
+    return Severity.CRITICAL if level >= LIMIT_LEVEL else Severity.WARNING
+
+
+@dataclass(frozen=True)
+class NotifiedLevel:
+    """The level last notified for one resource, and when (for reminders)."""
+
+    level: Decimal
+    notified_at: datetime
+
+
+@dataclass(frozen=True)
+class FailureStreak:
+    consecutive: int = 0
+    since: datetime | None = None
+    notified_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """What has been notified for one license; `version` guards concurrent writers."""
+
+    resources: Mapping[str, NotifiedLevel] = field(default_factory=dict)
+    failures: FailureStreak = FailureStreak()
+    version: int = 0
+
+    @property
+    def active(self) -> bool:
+        return bool(self.resources) or self.failures.notified_at is not None
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    kind: ChangeKind
+    resource: Resource
+    level: Decimal | None
+    previous_level: Decimal | None
+
+
+@dataclass(frozen=True)
+class CheckChange:
+    kind: ChangeKind
+    error: CheckError | None
+    consecutive_failures: int
+    failing_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One message for one license and run, listing every change."""
+
+    license_id: str
+    captured_at: datetime
+    event_type: EventType
+    severity: Severity
+    thresholds: tuple[Decimal, ...]
+    resource_changes: tuple[ResourceChange, ...] = ()
+    check_change: CheckChange | None = None
+
+    @property
+    def reminder(self) -> bool:
+        """Nothing new: every change is a repeat of a still-active alert."""
+        kinds = {c.kind for c in self.resource_changes}
+        if self.check_change is not None:
+            kinds.add(self.check_change.kind)
+        return kinds == {ChangeKind.REMINDER}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    state: AlertState
+    alert: Alert | None
+
+    def state_changed(self, before: AlertState) -> bool:
+        return replace(self.state, version=before.version) != before
+
+
+def evaluate(result: CheckResult, before: AlertState, policy: AlertPolicy, now: datetime) -> Evaluation:
+    """The next alert state for one license and the alert (if any) that the change calls for."""
+    if result.error is not None:
+        failures, check_change = _failed_check(result.error, before.failures, policy, now)
+        return _finish(result.license_id, now, policy, replace(before, failures=failures), (), check_change)
+    check_change = None
+    if before.failures.notified_at is not None:
+        check_change = CheckChange(ChangeKind.CHECK_RECOVERED, None, before.failures.consecutive, before.failures.since)
+    resources, changes = _resource_changes(result.resources, before.resources, policy, now)
+    after = replace(before, resources=resources, failures=FailureStreak())
+    return _finish(result.license_id, now, policy, after, changes, check_change)
+
+
+def _resource_changes(
+    measured: tuple[Resource, ...],
+    notified: Mapping[str, NotifiedLevel],
+    policy: AlertPolicy,
+    now: datetime,
+) -> tuple[dict[str, NotifiedLevel], tuple[ResourceChange, ...]]:
+    resources = dict(notified)
+    changes: list[ResourceChange] = []
+    for resource in measured:
+        if not resource.evaluable:
+            continue  # No figures, no verdict: keep whatever was notified until we can tell.
+        level = policy.level_of(resource)
+        previous = notified.get(resource.name)
+        previous_level = previous.level if previous else None
+        if level is None:
+            if previous is not None:
+                changes.append(ResourceChange(ChangeKind.RECOVERED, resource, None, previous_level))
+                del resources[resource.name]
+        elif previous is None or level > previous.level:
+            changes.append(ResourceChange(ChangeKind.CROSSED, resource, level, previous_level))
+            resources[resource.name] = NotifiedLevel(level, now)
+        elif level < previous.level:
+            # Stepping down stays silent, but lowers the mark so crossing back up is a new crossing.
+            resources[resource.name] = NotifiedLevel(level, previous.notified_at)
+        elif policy.reminder_due(previous.notified_at, now):
+            changes.append(ResourceChange(ChangeKind.REMINDER, resource, level, previous_level))
+            resources[resource.name] = NotifiedLevel(level, now)
+    return resources, tuple(changes)
+
+
+def _failed_check(
+    error: CheckError, before: FailureStreak, policy: AlertPolicy, now: datetime
+) -> tuple[FailureStreak, CheckChange | None]:
+    consecutive = before.consecutive + 1
+    since = before.since or now
+    notified_at = before.notified_at
+    change = None
+    if notified_at is None:
+        if error.needs_attention_now or consecutive >= policy.failure_alert_after_runs:
+            change = CheckChange(ChangeKind.CHECK_FAILED, error, consecutive, since)
+            notified_at = now
+    elif policy.reminder_due(notified_at, now):
+        change = CheckChange(ChangeKind.REMINDER, error, consecutive, since)
+        notified_at = now
+    return FailureStreak(consecutive, since, notified_at, error.describe()), change
+
+
+def _finish(
+    license_id: str,
+    now: datetime,
+    policy: AlertPolicy,
+    after: AlertState,
+    changes: tuple[ResourceChange, ...],
+    check_change: CheckChange | None,
+) -> Evaluation:
+    if not changes and check_change is None:
+        return Evaluation(after, None)
+    event_type, severity = _classify(changes, check_change)
+    alert = Alert(license_id, now, event_type, severity, policy.thresholds, changes, check_change)
+    return Evaluation(after, alert)
+
+
+def _classify(changes: tuple[ResourceChange, ...], check_change: CheckChange | None) -> tuple[EventType, Severity]:
+    """check_failed outranks threshold_crossed, which outranks recovered."""
+    if check_change is not None and check_change.kind in (ChangeKind.CHECK_FAILED, ChangeKind.REMINDER):
+        return EventType.CHECK_FAILED, Severity.CRITICAL
+    raised = [c.level for c in changes if c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) and c.level is not None]
+    if raised:
+        return EventType.THRESHOLD_CROSSED, severity_of(max(raised))
+    return EventType.RECOVERED, Severity.WARNING

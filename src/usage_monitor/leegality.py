@@ -1,0 +1,206 @@
+"""HTTP client for Leegality's usage-statistics endpoint: request, retry, parse into typed results.
+
+Retries are urllib3's `Retry` (exponential backoff with jitter, honouring `Retry-After` up to a cap);
+every failure comes back as a `CheckError` that names what went wrong without the token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import urllib3
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
+from urllib3.util.retry import Retry
+
+from usage_monitor.models import CheckError, CheckResult, FailureKind
+from usage_monitor.usage import MalformedUsage, parse_usage_body
+
+USAGE_PATH = "/api/v1/licenses/{license_id}/usage-statistics"
+MAX_BODY_BYTES = 1024 * 1024
+MAX_MESSAGE_CHARS = 300
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+USER_AGENT = "leegality-usage-monitor/0.1"
+
+
+class CappedRetry(Retry):
+    """urllib3 `Retry` whose `Retry-After` wait is capped, so one slow-down cannot eat the whole run."""
+
+    retry_after_cap_seconds: float = 20.0
+
+    def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, self.retry_after_cap_seconds)
+
+
+def default_retry() -> Retry:
+    return CappedRetry(
+        total=4,
+        connect=3,
+        read=2,
+        status=3,
+        other=1,
+        backoff_factor=0.5,
+        backoff_jitter=0.5,
+        backoff_max=8.0,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+def usage_url(base_url: str, license_id: str) -> str:
+    """The base already ends in `/api`; the documented path adds another `/api` (the doubling is real)."""
+    return base_url.rstrip("/") + USAGE_PATH.format(license_id=quote(license_id, safe=""))
+
+
+class LeegalityClient:
+    """Thread-safe: one `PoolManager` shared by every worker."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 15.0,
+        max_connections: int = 16,
+        retry: Retry | None = None,
+        http: urllib3.PoolManager | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self.retry = retry if retry is not None else default_retry()
+        self.http = http or urllib3.PoolManager(maxsize=max_connections, block=False)
+
+    def check(self, license_id: str, token: str, *, redact: Iterable[str] = ()) -> CheckResult:
+        """One GET for one license; never raises for anything the network or the API does."""
+        secrets = {token, *redact}
+        try:
+            response = self.http.request(
+                "GET",
+                usage_url(self.base_url, license_id),
+                headers={"X-Auth-Token": token, "Accept": "application/json", "User-Agent": USER_AGENT},
+                timeout=self.timeout,
+                retries=self.retry,
+                preload_content=False,
+                redirect=False,
+            )
+        except MaxRetryError as exc:
+            return _failed(license_id, CheckError(FailureKind.UNREACHABLE, _describe_network(exc.reason)))
+        except Urllib3Error as exc:
+            return _failed(license_id, CheckError(FailureKind.UNREACHABLE, _describe_network(exc)))
+        try:
+            body = _read_capped(response)
+        except _BodyTooLarge:
+            return _failed(
+                license_id,
+                CheckError(
+                    FailureKind.MALFORMED_RESPONSE,
+                    f"response body larger than {MAX_BODY_BYTES} bytes; cut off",
+                    response.status,
+                ),
+            )
+        except (ReadTimeoutError, ProtocolError, Urllib3Error) as exc:
+            return _failed(license_id, CheckError(FailureKind.UNREACHABLE, _describe_network(exc), response.status))
+        finally:
+            response.release_conn()
+        if response.status == 200:
+            return _parse_success(license_id, body, response.headers.get("Content-Type", ""))
+        return _failed(license_id, _parse_error(response.status, body, secrets))
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _read_capped(response: urllib3.BaseHTTPResponse) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.stream(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            # Close rather than drain: reading the rest of a huge body is the cost being avoided.
+            response.close()
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_success(license_id: str, body: bytes, content_type: str) -> CheckResult:
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        kind = content_type.split(";")[0].strip() or "no content type"
+        return _failed(
+            license_id,
+            CheckError(FailureKind.MALFORMED_RESPONSE, f"200 response is not JSON ({kind}, {len(body)} bytes)", 200),
+        )
+    try:
+        parsed = parse_usage_body(document)
+    except MalformedUsage as exc:
+        return _failed(license_id, CheckError(FailureKind.MALFORMED_RESPONSE, f"200 response: {exc}", 200))
+    return CheckResult(license_id, _now(), resources=parsed.resources, problems=parsed.problems)
+
+
+def _parse_error(status: int, body: bytes, secrets: set[str]) -> CheckError:
+    """Read Leegality's `{code, errors: [{message, path, code}]}` shape as far as it is there."""
+    kind = {401: FailureKind.TOKEN_REJECTED, 403: FailureKind.ACCESS_DENIED}.get(status, FailureKind.HTTP_ERROR)
+    document: Any = None
+    try:
+        document = json.loads(body) if body.strip() else None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        document = None
+    code = detail_code = None
+    message = f"HTTP {status} with {'an empty' if not body.strip() else 'a non-JSON'} body"
+    if isinstance(document, dict):
+        code = _text(document.get("code"))
+        errors = document.get("errors")
+        first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+        detail_code = _text(first.get("code"))
+        message = _text(first.get("message")) or _text(document.get("message")) or f"HTTP {status}"
+    elif document is not None:
+        message = f"HTTP {status} with an unexpected JSON {type(document).__name__}"
+    return CheckError(kind, _redact(message, secrets), status, code, detail_code)
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()[:MAX_MESSAGE_CHARS]
+    return None
+
+
+def _redact(text: str, secrets: set[str]) -> str:
+    """An upstream message could echo the header back; never let a token through."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def _describe_network(exc: BaseException | None) -> str:
+    if exc is None:
+        return "request failed"
+    name = type(exc).__name__
+    labels = {
+        "ConnectTimeoutError": "connect timed out",
+        "ReadTimeoutError": "read timed out",
+        "NewConnectionError": "connection refused or host unreachable",
+        "ProtocolError": "connection reset or closed mid-response",
+        "NameResolutionError": "host name did not resolve",
+        "SSLError": "TLS handshake or certificate verification failed",
+        "ResponseError": "too many retryable responses",
+    }
+    return f"{labels.get(name, 'request failed')} ({name}) after retries"
+
+
+def _failed(license_id: str, error: CheckError) -> CheckResult:
+    return CheckResult(license_id, _now(), error=error)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,92 @@
+"""Typed values that flow between modules: what was measured, what failed, what a run returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+from enum import StrEnum
+
+ONE_DECIMAL = Decimal("0.1")
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One capped resource of a license as the API reported it.
+
+    `current` or `limit` is None when the API left it out or sent something that is not a
+    non-negative integer; `problems` says which and why, so nothing is dropped silently.
+    """
+
+    name: str
+    current: int | None
+    limit: int | None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def evaluable(self) -> bool:
+        """Whether a percentage (and so a level) can be computed."""
+        return self.current is not None and self.limit is not None and self.limit > 0
+
+    @property
+    def percent(self) -> Decimal | None:
+        """`current / limit * 100`, rounded down to one decimal so 99.96% never shows as 100.0%."""
+        if self.current is None or self.limit is None or self.limit <= 0:
+            return None
+        return (Decimal(self.current) * 100 / Decimal(self.limit)).quantize(ONE_DECIMAL, rounding=ROUND_DOWN)
+
+    @property
+    def at_limit(self) -> bool:
+        return self.evaluable and self.current >= self.limit  # type: ignore[operator]
+
+
+class FailureKind(StrEnum):
+    """Why a license's check produced no usable usage figures."""
+
+    HTTP_ERROR = "http_error"
+    TOKEN_REJECTED = "token_rejected"
+    ACCESS_DENIED = "access_denied"
+    MALFORMED_RESPONSE = "malformed_response"
+    UNREACHABLE = "unreachable"
+    NO_TOKEN = "no_token"
+    DEADLINE = "deadline"
+
+
+@dataclass(frozen=True)
+class CheckError:
+    """A failed check, described without secrets: safe for logs, snapshots and alerts."""
+
+    kind: FailureKind
+    message: str
+    http_status: int | None = None
+    code: str | None = None
+    detail_code: str | None = None
+
+    @property
+    def needs_attention_now(self) -> bool:
+        """401/403 will not fix themselves: alert at once instead of waiting for repeated failures."""
+        return self.kind in (FailureKind.TOKEN_REJECTED, FailureKind.ACCESS_DENIED, FailureKind.NO_TOKEN)
+
+    def describe(self) -> str:
+        parts = [self.message]
+        if self.http_status is not None:
+            parts.append(f"HTTP {self.http_status}")
+        codes = "/".join(c for c in (self.code, self.detail_code) if c)
+        if codes:
+            parts.append(codes)
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of checking one license once: either resources or an error."""
+
+    license_id: str
+    checked_at: datetime
+    resources: tuple[Resource, ...] = ()
+    error: CheckError | None = None
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

@@ -1,0 +1,264 @@
+"""One run of the monitor: check every license, store snapshots, notify what changed.
+
+Pure rules live in `alerts`; this module sequences the adapters and makes sure one license's trouble
+never stops the others.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from usage_monitor.alerts import AlertPolicy, AlertState, evaluate
+from usage_monitor.errors import ConfigError
+from usage_monitor.events import RunRequest
+from usage_monitor.models import CheckError, CheckResult, FailureKind
+from usage_monitor.notify import PublishFailed
+from usage_monitor.observability import emit_fleet_usage, logger, metrics
+from usage_monitor.render import OutgoingMessage, iso, render, usage_text
+from usage_monitor.store import DynamoStore, StateConflict, StoredState
+from usage_monitor.tokens import TokenBook, TokenSource
+
+
+class UsageClient(Protocol):
+    def check(self, license_id: str, token: str, *, redact: Iterable[str] = ()) -> CheckResult: ...
+
+
+class Notifier(Protocol):
+    def publish(self, message: OutgoingMessage) -> str: ...
+
+
+RemainingSeconds = Callable[[], float]
+
+
+@dataclass
+class RunSummary:
+    captured_at: str
+    checked: int = 0
+    failed: list[str] = field(default_factory=list)
+    alerts: int = 0
+    publish_failures: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "captured_at": self.captured_at,
+            "checked": self.checked,
+            "failed": self.failed,
+            "alerts": self.alerts,
+        }
+
+
+class Monitor:
+    def __init__(
+        self,
+        *,
+        tokens: TokenSource,
+        client: UsageClient,
+        store: DynamoStore,
+        notifier: Notifier,
+        policy: AlertPolicy,
+        license_ids: tuple[str, ...] = (),
+        max_concurrency: int = 16,
+        deadline_margin_seconds: float = 20.0,
+    ) -> None:
+        self.tokens = tokens
+        self.client = client
+        self.store = store
+        self.notifier = notifier
+        self.policy = policy
+        self.license_ids = license_ids
+        self.max_concurrency = max_concurrency
+        self.deadline_margin_seconds = deadline_margin_seconds
+
+    def run(self, request: RunRequest, remaining_seconds: RemainingSeconds | None = None) -> RunSummary:
+        book = self.tokens.load()
+        license_ids = self._license_ids(request, book)
+        states = self.store.load_states(license_ids)
+        summary = RunSummary(captured_at=iso(request.captured_at))
+        usage_max: dict[str, Decimal] = {}
+        with self.store.snapshot_writer() as snapshots:
+            for result in self._check_all(license_ids, book, remaining_seconds):
+                snapshots.put(result, request.captured_at)
+                self._record(result, summary, usage_max)
+                stored = states.get(result.license_id, StoredState(AlertState()))
+                summary.alerts += self._notify(result, stored, request.captured_at, summary)
+        self._emit_run_metrics(summary, usage_max)
+        logger.info("run finished", extra={**summary.to_dict(), "publish_failures": summary.publish_failures})
+        return summary
+
+    def _license_ids(self, request: RunRequest, book: TokenBook) -> tuple[str, ...]:
+        ids = request.license_ids or self.license_ids or book.named_licenses
+        if not ids:
+            raise ConfigError(
+                f"no license to check: LICENSE_IDS is empty and tokens secret {self.tokens.secret_id!r} "
+                "names no license (a bare token needs LICENSE_IDS)"
+            )
+        return ids
+
+    def _check_all(
+        self, license_ids: tuple[str, ...], book: TokenBook, remaining_seconds: RemainingSeconds | None
+    ) -> Iterator[CheckResult]:
+        """Results as they complete; 401s are retried once with a freshly read secret (rotation)."""
+        rejected: list[CheckResult] = []
+        with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="check") as pool:
+            futures: list[Future[CheckResult]] = [
+                pool.submit(self._check_one, license_id, book, remaining_seconds) for license_id in license_ids
+            ]
+            for future in as_completed(futures):
+                result = future.result()
+                if result.error is not None and result.error.kind is FailureKind.TOKEN_REJECTED:
+                    rejected.append(result)
+                else:
+                    yield result
+        yield from self._retry_rejected(rejected, book, remaining_seconds)
+
+    def _retry_rejected(
+        self, rejected: list[CheckResult], book: TokenBook, remaining_seconds: RemainingSeconds | None
+    ) -> Iterator[CheckResult]:
+        if not rejected:
+            return
+        fresh = self.tokens.refresh()
+        for result in rejected:
+            token = fresh.token_for(result.license_id)
+            if token is None or token == book.token_for(result.license_id):
+                yield result
+                continue
+            logger.info("token rejected; retrying with the rotated secret", extra={"license_id": result.license_id})
+            yield self._check_one(result.license_id, fresh, remaining_seconds)
+
+    def _check_one(self, license_id: str, book: TokenBook, remaining_seconds: RemainingSeconds | None) -> CheckResult:
+        if remaining_seconds is not None and remaining_seconds() < self.deadline_margin_seconds:
+            return _failure(license_id, FailureKind.DEADLINE, "not checked: the run reached its deadline")
+        token = book.token_for(license_id)
+        if token is None:
+            return _failure(
+                license_id,
+                FailureKind.NO_TOKEN,
+                f"no token for license {license_id} in tokens secret {self.tokens.secret_id!r} "
+                '(add an entry for it or a "default")',
+            )
+        try:
+            return self.client.check(license_id, token, redact=book.secrets)
+        except Exception as exc:  # A bug in one check must not cost the others their snapshots.
+            logger.exception("unexpected error while checking", extra={"license_id": license_id})
+            return _failure(license_id, FailureKind.HTTP_ERROR, f"internal error ({type(exc).__name__})")
+
+    def _record(self, result: CheckResult, summary: RunSummary, usage_max: dict[str, Decimal]) -> None:
+        summary.checked += 1
+        if result.error is not None:
+            summary.failed.append(result.license_id)
+            logger.warning(
+                "license check failed",
+                extra={
+                    "license_id": result.license_id,
+                    "failure": result.error.kind.value,
+                    "http_status": result.error.http_status,
+                    "code": result.error.code,
+                    "detail_code": result.error.detail_code,
+                    "error": result.error.message,
+                },
+            )
+            return
+        for resource in result.resources:
+            if resource.percent is not None:
+                usage_max[resource.name] = max(usage_max.get(resource.name, resource.percent), resource.percent)
+        problems = [p for r in result.resources for p in r.problems] + list(result.problems)
+        log = logger.warning if problems else logger.info
+        log(
+            "license checked",
+            extra={
+                "license_id": result.license_id,
+                "usage": {r.name: usage_text(r) for r in result.resources},
+                **({"problems": problems} if problems else {}),
+            },
+        )
+
+    def _notify(self, result: CheckResult, stored: StoredState, captured_at: datetime, summary: RunSummary) -> int:
+        """Claim the transition in DynamoDB, publish, then confirm; returns alerts published."""
+        license_id = result.license_id
+        published = 0
+        state = stored.state
+        if stored.pending is not None:
+            published += self._deliver_pending(license_id, stored.pending, state.version)
+        evaluation = evaluate(result, state, self.policy, captured_at)
+        try:
+            if evaluation.alert is None:
+                if evaluation.state_changed(state):
+                    self.store.save_state(license_id, evaluation.state, state.version)
+                return published
+            message = render(evaluation.alert).outgoing()
+            claimed = self.store.save_state(license_id, evaluation.state, state.version, pending=message)
+        except StateConflict:
+            logger.warning(
+                "alert state changed by another run; leaving this license to it",
+                extra={"license_id": license_id},
+            )
+            return published
+        try:
+            message_id = self.notifier.publish(message)
+        except PublishFailed as exc:
+            summary.publish_failures += 1
+            logger.error(
+                "alert not published; state rolled back so the next run sends it",
+                extra={"license_id": license_id, "error": str(exc)},
+            )
+            self._roll_back(license_id, state, claimed.version)
+            return published
+        self._confirm(license_id, claimed.version)
+        logger.info(
+            "alert published",
+            extra={
+                "license_id": license_id,
+                "event_type": evaluation.alert.event_type.value,
+                "severity": evaluation.alert.severity.value,
+                "message_id": message_id,
+            },
+        )
+        metrics.add_metric(name="AlertsPublished", unit=MetricUnit.Count, value=1)
+        return published + 1
+
+    def _deliver_pending(self, license_id: str, pending: OutgoingMessage, version: int) -> int:
+        """A previous run claimed an alert and stopped before confirming it: send it now."""
+        try:
+            self.notifier.publish(pending)
+        except PublishFailed:
+            logger.error("pending alert still not published", extra={"license_id": license_id})
+            return 0
+        self._confirm(license_id, version)
+        return 1
+
+    def _roll_back(self, license_id: str, before: AlertState, claimed_version: int) -> None:
+        try:
+            self.store.save_state(license_id, before, claimed_version)
+        except Exception:
+            # The claim keeps its pending alert, which the next run delivers instead.
+            logger.exception("rolling back the alert claim failed", extra={"license_id": license_id})
+
+    def _confirm(self, license_id: str, version: int) -> None:
+        try:
+            self.store.confirm_published(license_id, version)
+        except StateConflict:
+            logger.warning("alert state changed before confirmation", extra={"license_id": license_id})
+
+    def _emit_run_metrics(self, summary: RunSummary, usage_max: dict[str, Decimal]) -> None:
+        metrics.add_metric(name="ChecksSucceeded", unit=MetricUnit.Count, value=summary.checked - len(summary.failed))
+        metrics.add_metric(name="ChecksFailed", unit=MetricUnit.Count, value=len(summary.failed))
+        metrics.add_metric(name="AlertPublishFailures", unit=MetricUnit.Count, value=summary.publish_failures)
+        emit_fleet_usage({name: float(percent) for name, percent in usage_max.items()})
+
+
+def _failure(license_id: str, kind: FailureKind, message: str) -> CheckResult:
+    return CheckResult(license_id, datetime.now(UTC), error=CheckError(kind, message))
+
+
+def monotonic_deadline(seconds: float) -> RemainingSeconds:
+    """A `remaining_seconds` for runs outside Lambda (CLI, local run)."""
+    end = time.monotonic() + seconds
+    return lambda: end - time.monotonic()

@@ -1,0 +1,38 @@
+"""SNS adapter: publish a rendered alert with message attributes subscribers can filter on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from usage_monitor.render import OutgoingMessage
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+
+
+class PublishFailed(Exception):
+    """SNS refused or could not be reached; the caller keeps the alert pending for the next run."""
+
+
+class SnsNotifier:
+    def __init__(self, topic_arn: str, client: SNSClient) -> None:
+        self.topic_arn = topic_arn
+        self.client = client
+
+    def publish(self, message: OutgoingMessage) -> str:
+        """Returns the SNS MessageId."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self.client.publish(
+                TopicArn=self.topic_arn,
+                Subject=message.subject,
+                Message=message.message_json,
+                MessageStructure="json",
+                MessageAttributes={
+                    name: {"DataType": "String", "StringValue": value} for name, value in message.attributes.items()
+                },
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise PublishFailed(f"SNS publish to {self.topic_arn} failed: {exc}") from exc
+        return response["MessageId"]

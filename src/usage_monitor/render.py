@@ -1,0 +1,174 @@
+"""Pure rendering of an `Alert` into what SNS sends: subject, email body, SMS line, attributes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from usage_monitor.alerts import LIMIT_LEVEL, Alert, ChangeKind, CheckChange, EventType, ResourceChange
+from usage_monitor.models import Resource
+
+SUBJECT_MAX = 100
+SMS_MAX = 160
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """Exactly what goes to SNS; also what a claimed-but-unconfirmed alert stores for a resend."""
+
+    subject: str
+    message_json: str
+    attributes: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class RenderedAlert:
+    subject: str
+    default: str
+    email: str
+    sms: str
+    attributes: dict[str, str]
+
+    def outgoing(self) -> OutgoingMessage:
+        """`Message` for `MessageStructure="json"`: one body per protocol."""
+        bodies = {"default": self.default, "email": self.email, "sms": self.sms}
+        return OutgoingMessage(self.subject, json.dumps(bodies, ensure_ascii=False), self.attributes)
+
+
+def render(alert: Alert) -> RenderedAlert:
+    email = _email(alert)
+    return RenderedAlert(
+        subject=_subject(alert),
+        default=email,
+        email=email,
+        sms=_sms(alert),
+        attributes={
+            "event_type": alert.event_type.value,
+            "severity": alert.severity.value,
+            "license_id": alert.license_id,
+        },
+    )
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def percent_text(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"
+
+
+def level_text(level: Decimal) -> str:
+    return "the limit" if level == LIMIT_LEVEL else f"the {_number(level)}% threshold"
+
+
+def usage_text(resource: Resource) -> str:
+    current = "?" if resource.current is None else str(resource.current)
+    limit = "?" if resource.limit is None else str(resource.limit)
+    return f"{current}/{limit} ({percent_text(resource.percent)})"
+
+
+def _number(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _headline(alert: Alert) -> str:
+    prefix = "Reminder: " if alert.reminder else ""
+    if alert.event_type is EventType.CHECK_FAILED:
+        return f"{prefix}usage check failing"
+    crossed = [c for c in alert.resource_changes if c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER)]
+    if crossed:
+        top = max(crossed, key=lambda c: c.level or 0)
+        what = "at limit" if (top.level or 0) >= LIMIT_LEVEL else f">= {_number(top.level or Decimal(0))}%"
+        more = f" +{len(crossed) - 1} more" if len(crossed) > 1 else ""
+        return f"{prefix}{top.resource.name} {what} {usage_text(top.resource)}{more}"
+    return "recovered"
+
+
+def _subject(alert: Alert) -> str:
+    head = f"[{alert.severity.value.upper()}] Leegality "
+    tail = f": {_headline(alert)}"
+    room = SUBJECT_MAX - len(head) - len(tail)
+    subject = head + _clip(alert.license_id, max(room, 12)) + tail
+    # SNS subjects must be ASCII without line breaks.
+    return _clip(_ascii(subject), SUBJECT_MAX)
+
+
+def _change_line(change: ResourceChange) -> str:
+    usage = usage_text(change.resource)
+    if change.kind is ChangeKind.RECOVERED:
+        below = "every threshold"
+        return f"- {change.resource.name}: {usage}: recovered, back below {below}"
+    assert change.level is not None
+    severity = "CRITICAL" if change.level >= LIMIT_LEVEL else "warning"
+    verb = "still at or above" if change.kind is ChangeKind.REMINDER else "reached"
+    return f"- {change.resource.name}: {usage}: {verb} {level_text(change.level)} ({severity})"
+
+
+def _check_lines(change: CheckChange) -> list[str]:
+    if change.kind is ChangeKind.CHECK_RECOVERED:
+        since = f" (failing since {iso(change.failing_since)})" if change.failing_since else ""
+        return [f"The usage check works again after {change.consecutive_failures} failed run(s){since}."]
+    assert change.error is not None
+    since = iso(change.failing_since) if change.failing_since else "this run"
+    return [
+        f"The usage check for this license is failing: {change.error.describe()}.",
+        f"Failed {change.consecutive_failures} run(s) in a row, since {since}.",
+        "Usage is not monitored for this license until this is fixed"
+        + (": check its token in the tokens secret." if change.error.needs_attention_now else "."),
+    ]
+
+
+def _email(alert: Alert) -> str:
+    lines = [
+        f"Leegality license usage: {alert.severity.value.upper()}{' (reminder)' if alert.reminder else ''}",
+        "",
+        f"License:  {alert.license_id}",
+        f"Checked:  {iso(alert.captured_at)} (UTC)",
+        "",
+    ]
+    if alert.check_change is not None:
+        lines += [*_check_lines(alert.check_change), ""]
+    if alert.resource_changes:
+        lines += [_change_line(c) for c in alert.resource_changes]
+        lines.append("")
+    thresholds = ", ".join(f"{_number(t)}%" for t in alert.thresholds)
+    lines.append(f"Thresholds: {thresholds}; reaching the limit is always critical.")
+    if any(c.level is not None and c.level >= LIMIT_LEVEL for c in alert.resource_changes):
+        lines.append("At the limit nobody can sign: raise the license limit with Leegality or free capacity.")
+    lines += ["", "-- Leegality usage monitor"]
+    return "\n".join(lines)
+
+
+def _sms(alert: Alert) -> str:
+    head = f"Leegality {_clip(alert.license_id, 40)} {alert.severity.value.upper()}"
+    parts: list[str] = []
+    if alert.check_change is not None:
+        if alert.check_change.kind is ChangeKind.CHECK_RECOVERED:
+            parts.append("check OK again")
+        elif alert.check_change.error is not None:
+            error = alert.check_change.error
+            status = f"HTTP {error.http_status} " if error.http_status else ""
+            parts.append(f"check failing: {status}{error.message}")
+    for change in alert.resource_changes:
+        usage = usage_text(change.resource)
+        if change.kind is ChangeKind.RECOVERED:
+            parts.append(f"{change.resource.name} {usage} recovered")
+        elif change.level is not None:
+            mark = "LIMIT" if change.level >= LIMIT_LEVEL else f">={_number(change.level)}%"
+            parts.append(f"{change.resource.name} {usage} {mark}")
+    if alert.reminder:
+        head += " (reminder)"
+    # ASCII keeps the whole 160 characters in one GSM-7 SMS segment.
+    return _clip(_ascii(f"{head}: " + "; ".join(parts)), SMS_MAX)
+
+
+def _ascii(text: str) -> str:
+    return text.encode("ascii", "replace").decode("ascii").replace("\n", " ")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 3, 0)] + "..."

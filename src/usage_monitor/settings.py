@@ -1,0 +1,155 @@
+"""Environment variables → one frozen, validated `Settings`, built once per cold start."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+
+from usage_monitor.errors import ConfigError
+
+PRODUCTION_BASE_URL = "https://app1.leegality.com/api"
+SANDBOX_BASE_URL = "https://sandbox.leegality.com/api"
+
+LICENSE_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
+MAX_THRESHOLD = Decimal(1000)
+
+
+@dataclass(frozen=True)
+class Settings:
+    tokens_secret_id: str
+    snapshot_table: str
+    alert_topic_arn: str
+    license_ids: tuple[str, ...] = ()
+    alert_thresholds: tuple[Decimal, ...] = (Decimal(80),)
+    base_url: str = PRODUCTION_BASE_URL
+    snapshot_retention_days: int = 400
+    remind_after_hours: int = 24
+    failure_alert_after_runs: int = 3
+    max_concurrency: int = 16
+    connect_timeout_seconds: float = 5.0
+    read_timeout_seconds: float = 15.0
+    secret_cache_seconds: int = 300
+    deadline_margin_seconds: float = 20.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read and validate every setting; the first bad one raises `ConfigError` naming it."""
+        return cls(
+            tokens_secret_id=_required(env, "TOKENS_SECRET_ID"),
+            snapshot_table=_required(env, "SNAPSHOT_TABLE"),
+            alert_topic_arn=_topic_arn(_required(env, "ALERT_TOPIC_ARN")),
+            license_ids=parse_license_ids(env.get("LICENSE_IDS", ""), "LICENSE_IDS"),
+            alert_thresholds=parse_thresholds(env.get("ALERT_THRESHOLDS", "") or "80", "ALERT_THRESHOLDS"),
+            base_url=validate_base_url(env.get("LEEGALITY_BASE_URL", "").strip() or PRODUCTION_BASE_URL),
+            snapshot_retention_days=_int(env, "SNAPSHOT_RETENTION_DAYS", 400, minimum=1),
+            remind_after_hours=_int(env, "ALERT_REMIND_AFTER_HOURS", 24, minimum=0),
+            failure_alert_after_runs=_int(env, "FAILURE_ALERT_AFTER_RUNS", 3, minimum=1),
+            max_concurrency=_int(env, "MAX_CONCURRENCY", 16, minimum=1, maximum=256),
+            connect_timeout_seconds=_float(env, "HTTP_CONNECT_TIMEOUT_SECONDS", 5.0),
+            read_timeout_seconds=_float(env, "HTTP_READ_TIMEOUT_SECONDS", 15.0),
+            secret_cache_seconds=_int(env, "SECRET_CACHE_SECONDS", 300, minimum=0),
+        )
+
+
+def parse_license_ids(raw: str, setting: str) -> tuple[str, ...]:
+    """Comma-separated IDs, spaces allowed; rejects duplicates and characters outside [A-Za-z0-9._-]."""
+    ids: list[str] = []
+    for entry in raw.split(","):
+        license_id = entry.strip()
+        if not license_id:
+            continue
+        validate_license_id(license_id, setting)
+        if license_id in ids:
+            raise ConfigError(f"{setting}: license ID {license_id!r} is listed twice")
+        ids.append(license_id)
+    return tuple(ids)
+
+
+def validate_license_id(license_id: str, source: str) -> str:
+    if not LICENSE_ID_PATTERN.fullmatch(license_id):
+        raise ConfigError(
+            f"{source}: license ID {license_id[:140]!r} is not 1-128 characters of A-Z, a-z, 0-9, '.', '_', '-'"
+        )
+    return license_id
+
+
+def parse_thresholds(raw: str, setting: str) -> tuple[Decimal, ...]:
+    """Percentages such as `80,95`; each in (0, 1000], sorted, no duplicates."""
+    thresholds: list[Decimal] = []
+    for entry in raw.split(","):
+        text = entry.strip().removesuffix("%").strip()
+        if not text:
+            raise ConfigError(f"{setting}: empty entry in {raw!r}")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ConfigError(f"{setting}: {entry.strip()!r} is not a number") from None
+        if not value.is_finite() or not (0 < value <= MAX_THRESHOLD):
+            raise ConfigError(f"{setting}: {entry.strip()!r} is outside (0, 1000]")
+        if value in thresholds:
+            raise ConfigError(f"{setting}: {entry.strip()!r} is listed twice")
+        thresholds.append(value)
+    return tuple(sorted(thresholds))
+
+
+def validate_base_url(url: str) -> str:
+    """`https://` always; plain `http://` only for loopback (the local simulator)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url.rstrip("/")
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return url.rstrip("/")
+    raise ConfigError(f"LEEGALITY_BASE_URL: {url!r} must be an https:// URL (http:// only for loopback)")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is required but not set")
+    return value
+
+
+def _topic_arn(value: str) -> str:
+    if not re.fullmatch(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}", value):
+        raise ConfigError(f"ALERT_TOPIC_ARN: {value!r} is not an SNS topic ARN")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: {raw!r} is not a whole number") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise ConfigError(f"{name}: {value} must be {bound}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: {raw!r} is not a number") from None
+    if not (0 < value <= 300):
+        raise ConfigError(f"{name}: {raw!r} must be between 0 and 300 seconds")
+    return value

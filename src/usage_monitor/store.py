@@ -1,0 +1,225 @@
+"""DynamoDB adapter: usage snapshots and per-license alert state, in one table.
+
+Snapshots: partition `license_id`, sort `captured_at` (ISO-8601 UTC, `Z`), expiring via `expires_at`.
+Alert state: partition `alert-state#<license_id>`, sort `state`. A separate partition, so a query for a
+license's snapshots (with or without a time range) never returns it; `#` cannot occur in a license ID.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from usage_monitor.alerts import AlertState, FailureStreak, NotifiedLevel
+from usage_monitor.models import CheckResult, Resource
+from usage_monitor.render import OutgoingMessage, iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+STATE_PREFIX = "alert-state#"
+STATE_SORT_KEY = "state"
+BATCH_GET_LIMIT = 100
+BATCH_GET_ATTEMPTS = 8
+
+
+class StateConflict(Exception):
+    """Another run changed this license's alert state first; it owns the notification."""
+
+
+@dataclass(frozen=True)
+class StoredState:
+    state: AlertState
+    pending: OutgoingMessage | None = None  # claimed, not yet confirmed as published
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def snapshot_item(result: CheckResult, captured_at: datetime, retention_days: int) -> dict[str, Any]:
+    """One snapshot row: a map per resource, status, error details, TTL."""
+    item: dict[str, Any] = {
+        "license_id": result.license_id,
+        "captured_at": iso(captured_at),
+        "record_type": "snapshot",
+        "checked_at": iso(result.checked_at),
+        "status": "ok" if result.ok else "failed",
+        "expires_at": int((captured_at + timedelta(days=retention_days)).timestamp()),
+    }
+    for resource in result.resources:
+        item[resource.name] = _resource_map(resource)
+    if result.problems:
+        item["problems"] = list(result.problems)
+    if result.error is not None:
+        error: dict[str, Any] = {"kind": result.error.kind.value, "message": result.error.message}
+        for key, value in (
+            ("http_status", result.error.http_status),
+            ("code", result.error.code),
+            ("detail_code", result.error.detail_code),
+        ):
+            if value is not None:
+                error[key] = value
+        item["error"] = error
+    return item
+
+
+def _resource_map(resource: Resource) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if resource.current is not None:
+        fields["current"] = resource.current
+    if resource.limit is not None:
+        fields["limit"] = resource.limit
+    if resource.percent is not None:
+        fields["percent"] = resource.percent
+    if resource.problems:
+        fields["problems"] = list(resource.problems)
+    return fields
+
+
+def state_to_item(license_id: str, state: AlertState, pending: OutgoingMessage | None) -> dict[str, Any]:
+    failures = state.failures
+    item: dict[str, Any] = {
+        "license_id": STATE_PREFIX + license_id,
+        "captured_at": STATE_SORT_KEY,
+        "record_type": "alert_state",
+        "license": license_id,
+        "version": state.version,
+        "resources": {
+            name: {"level": mark.level, "notified_at": iso(mark.notified_at)} for name, mark in state.resources.items()
+        },
+        "failures": _without_none(
+            {
+                "consecutive": failures.consecutive,
+                "since": iso(failures.since) if failures.since else None,
+                "notified_at": iso(failures.notified_at) if failures.notified_at else None,
+                "last_error": failures.last_error,
+            }
+        ),
+    }
+    if pending is not None:
+        item["pending"] = {
+            "subject": pending.subject,
+            "message_json": pending.message_json,
+            "attributes": dict(pending.attributes),
+        }
+    return item
+
+
+def state_from_item(item: Mapping[str, Any]) -> StoredState:
+    failures = item.get("failures") or {}
+    state = AlertState(
+        resources={
+            name: NotifiedLevel(Decimal(mark["level"]), parse_iso(mark["notified_at"]))
+            for name, mark in (item.get("resources") or {}).items()
+        },
+        failures=FailureStreak(
+            consecutive=int(failures.get("consecutive", 0)),
+            since=parse_iso(failures["since"]) if failures.get("since") else None,
+            notified_at=parse_iso(failures["notified_at"]) if failures.get("notified_at") else None,
+            last_error=failures.get("last_error"),
+        ),
+        version=int(item.get("version", 0)),
+    )
+    pending = item.get("pending")
+    return StoredState(
+        state,
+        OutgoingMessage(pending["subject"], pending["message_json"], dict(pending["attributes"])) if pending else None,
+    )
+
+
+def _without_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+class DynamoStore:
+    def __init__(self, table: Table, retention_days: int) -> None:
+        self.table = table
+        self.retention_days = retention_days
+
+    @contextmanager
+    def snapshot_writer(self) -> Iterator[SnapshotWriter]:
+        """Buffers puts into BatchWriteItem calls of 25; boto3 resends `UnprocessedItems`."""
+        with self.table.batch_writer(overwrite_by_pkeys=["license_id", "captured_at"]) as batch:
+            yield SnapshotWriter(batch, self.retention_days)
+
+    def load_states(self, license_ids: Iterable[str]) -> dict[str, StoredState]:
+        """Alert state for each license that has one, read 100 keys per BatchGetItem."""
+        # The resource's client (de)serialises attribute values itself: plain Python in and out.
+        client = self.table.meta.client
+        ids = list(dict.fromkeys(license_ids))
+        found: dict[str, StoredState] = {}
+        for start in range(0, len(ids), BATCH_GET_LIMIT):
+            keys = [
+                {"license_id": STATE_PREFIX + i, "captured_at": STATE_SORT_KEY}
+                for i in ids[start : start + BATCH_GET_LIMIT]
+            ]
+            request: dict[str, Any] = {self.table.name: {"Keys": keys, "ConsistentRead": True}}
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                response = client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table.name, []):
+                    found[str(item["license"])] = state_from_item(item)
+                request = dict(response.get("UnprocessedKeys") or {})
+                if not request:
+                    break
+                # Throttled keys come back unprocessed; botocore does not retry those for us.
+                time.sleep(min(0.05 * 2**attempt, 2.0))
+            else:
+                raise RuntimeError(f"DynamoDB left alert-state keys unprocessed after {BATCH_GET_ATTEMPTS} tries")
+        return found
+
+    def save_state(
+        self,
+        license_id: str,
+        state: AlertState,
+        expected_version: int,
+        pending: OutgoingMessage | None = None,
+    ) -> AlertState:
+        """Conditional put: fails with `StateConflict` if another run wrote since we read."""
+        from botocore.exceptions import ClientError
+
+        new_state = replace(state, version=expected_version + 1)
+        condition = "attribute_not_exists(license_id)" if expected_version == 0 else "version = :expected"
+        kwargs: dict[str, Any] = {
+            "Item": state_to_item(license_id, new_state, pending),
+            "ConditionExpression": condition,
+        }
+        if expected_version:
+            kwargs["ExpressionAttributeValues"] = {":expected": expected_version}
+        try:
+            self.table.put_item(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise StateConflict(license_id) from exc
+            raise
+        return new_state
+
+    def confirm_published(self, license_id: str, version: int) -> None:
+        """Clear the pending alert once SNS accepted it (same version: nobody else wrote)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.table.update_item(
+                Key={"license_id": STATE_PREFIX + license_id, "captured_at": STATE_SORT_KEY},
+                UpdateExpression="REMOVE pending",
+                ConditionExpression="version = :version",
+                ExpressionAttributeValues={":version": version},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise StateConflict(license_id) from exc
+            raise
+
+
+class SnapshotWriter:
+    def __init__(self, batch: Any, retention_days: int) -> None:
+        self._batch = batch
+        self._retention_days = retention_days
+
+    def put(self, result: CheckResult, captured_at: datetime) -> None:
+        self._batch.put_item(Item=snapshot_item(result, captured_at, self._retention_days))
