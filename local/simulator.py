@@ -100,7 +100,9 @@ class LeegalitySimulator:
         return [r for r in self.requests if r.license_id == license_id]
 
     def start(self) -> LeegalitySimulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="leegality-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="leegality-sim", daemon=True
+        )
         self._thread.start()
         return self
 
