@@ -7,6 +7,7 @@ every failure comes back as a `CheckError` that names what went wrong without th
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -30,22 +31,32 @@ USER_AGENT = "leegality-usage-monitor/0.1"
 class CappedRetry(Retry):
     """urllib3 `Retry` whose `Retry-After` wait is capped, so one slow-down cannot eat the whole run."""
 
-    retry_after_cap_seconds: float = 20.0
+    def __init__(self, *args: Any, retry_after_cap: float = 20.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retry_after_cap = retry_after_cap
+
+    def new(self, **kwargs: Any) -> CappedRetry:
+        kwargs.setdefault("retry_after_cap", self.retry_after_cap)
+        retry = super().new(**kwargs)
+        assert isinstance(retry, CappedRetry)
+        return retry
 
     def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
         seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, self.retry_after_cap_seconds)
+        return None if seconds is None else min(seconds, self.retry_after_cap)
 
 
-def default_retry() -> Retry:
+def default_retry(backoff_factor: float = 0.5, retry_after_cap: float = 20.0) -> Retry:
+    """Up to 3 retries of 429/502/503/504 and connection errors; exponential backoff with jitter."""
     return CappedRetry(
+        retry_after_cap=retry_after_cap,
         total=4,
         connect=3,
         read=2,
         status=3,
         other=1,
-        backoff_factor=0.5,
-        backoff_jitter=0.5,
+        backoff_factor=backoff_factor,
+        backoff_jitter=backoff_factor,
         backoff_max=8.0,
         status_forcelist=RETRY_STATUSES,
         allowed_methods=frozenset({"GET"}),
@@ -74,6 +85,8 @@ class LeegalityClient:
     ) -> None:
         self.base_url = base_url
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        # A server that drips bytes never trips the per-read timeout; this bounds the whole body.
+        self.max_body_seconds = connect_timeout + read_timeout
         self.retry = retry if retry is not None else default_retry()
         self.http = http or urllib3.PoolManager(maxsize=max_connections, block=False)
 
@@ -95,7 +108,16 @@ class LeegalityClient:
         except Urllib3Error as exc:
             return _failed(license_id, CheckError(FailureKind.UNREACHABLE, _describe_network(exc)))
         try:
-            body = _read_capped(response)
+            body = _read_capped(response, self.max_body_seconds)
+        except _TooSlow:
+            return _failed(
+                license_id,
+                CheckError(
+                    FailureKind.UNREACHABLE,
+                    f"response body took longer than {self.max_body_seconds:g} s; cut off",
+                    response.status,
+                ),
+            )
         except _BodyTooLarge:
             return _failed(
                 license_id,
@@ -118,11 +140,20 @@ class _BodyTooLarge(Exception):
     pass
 
 
-def _read_capped(response: urllib3.BaseHTTPResponse) -> bytes:
+class _TooSlow(Exception):
+    pass
+
+
+def _read_capped(response: urllib3.BaseHTTPResponse, max_seconds: float) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.stream(64 * 1024):
+    started = time.monotonic()
+    # read1: at most one socket read per call, so the clock is checked even while bytes trickle in.
+    while chunk := response.read1(64 * 1024):
         size += len(chunk)
+        if time.monotonic() - started > max_seconds:
+            response.close()
+            raise _TooSlow
         if size > MAX_BODY_BYTES:
             # Close rather than drain: reading the rest of a huge body is the cost being avoided.
             response.close()

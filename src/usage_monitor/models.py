@@ -50,6 +50,12 @@ class FailureKind(StrEnum):
     UNREACHABLE = "unreachable"
     NO_TOKEN = "no_token"
     DEADLINE = "deadline"
+    RUN_FAILED = "run_failed"
+
+
+# The alert-state key for failures of the whole run (secret unreadable, no license to check).
+# `*` cannot occur in a license ID.
+RUN_SCOPE = "*"
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,12 @@ class CheckError:
     @property
     def needs_attention_now(self) -> bool:
         """401/403 will not fix themselves: alert at once instead of waiting for repeated failures."""
-        return self.kind in (FailureKind.TOKEN_REJECTED, FailureKind.ACCESS_DENIED, FailureKind.NO_TOKEN)
+        return self.kind in (
+            FailureKind.TOKEN_REJECTED,
+            FailureKind.ACCESS_DENIED,
+            FailureKind.NO_TOKEN,
+            FailureKind.RUN_FAILED,
+        )
 
     def describe(self) -> str:
         parts = [self.message]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,9 +17,9 @@ from typing import Any, Protocol
 from aws_lambda_powertools.metrics import MetricUnit
 
 from usage_monitor.alerts import AlertPolicy, AlertState, evaluate
-from usage_monitor.errors import ConfigError
+from usage_monitor.errors import ConfigError, SecretUnavailable
 from usage_monitor.events import RunRequest
-from usage_monitor.models import CheckError, CheckResult, FailureKind
+from usage_monitor.models import RUN_SCOPE, CheckError, CheckResult, FailureKind
 from usage_monitor.notify import PublishFailed
 from usage_monitor.observability import emit_fleet_usage, logger, metrics
 from usage_monitor.render import OutgoingMessage, iso, render, usage_text
@@ -78,10 +78,14 @@ class Monitor:
         self.deadline_margin_seconds = deadline_margin_seconds
 
     def run(self, request: RunRequest, remaining_seconds: RemainingSeconds | None = None) -> RunSummary:
-        book = self.tokens.load()
-        license_ids = self._license_ids(request, book)
-        states = self.store.load_states(license_ids)
         summary = RunSummary(captured_at=iso(request.captured_at))
+        try:
+            book = self.tokens.load()
+            license_ids = self._license_ids(request, book)
+        except (SecretUnavailable, ConfigError) as exc:
+            self._alert_run_failed(exc, request.captured_at, summary)
+            raise
+        states = self.store.load_states((*license_ids, RUN_SCOPE))
         usage_max: dict[str, Decimal] = {}
         with self.store.snapshot_writer() as snapshots:
             for result in self._check_all(license_ids, book, remaining_seconds):
@@ -89,9 +93,23 @@ class Monitor:
                 self._record(result, summary, usage_max)
                 stored = states.get(result.license_id, StoredState(AlertState()))
                 summary.alerts += self._notify(result, stored, request.captured_at, summary)
+        # The run as a whole worked: a notified run failure gets its `recovered` notice.
+        run_state = states.get(RUN_SCOPE, StoredState(AlertState()))
+        summary.alerts += self._notify(
+            CheckResult(RUN_SCOPE, request.captured_at), run_state, request.captured_at, summary
+        )
         self._emit_run_metrics(summary, usage_max)
         logger.info("run finished", extra={**summary.to_dict(), "publish_failures": summary.publish_failures})
         return summary
+
+    def _alert_run_failed(self, exc: Exception, captured_at: datetime, summary: RunSummary) -> None:
+        """Try to tell subscribers that nothing is being checked; never hide the original error."""
+        try:
+            stored = self.store.load_states([RUN_SCOPE]).get(RUN_SCOPE, StoredState(AlertState()))
+            error = CheckError(FailureKind.RUN_FAILED, str(exc))
+            self._notify(CheckResult(RUN_SCOPE, captured_at, error=error), stored, captured_at, summary)
+        except Exception:
+            logger.exception("could not alert about the failed run")
 
     def _license_ids(self, request: RunRequest, book: TokenBook) -> tuple[str, ...]:
         ids = request.license_ids or self.license_ids or book.named_licenses
@@ -105,18 +123,34 @@ class Monitor:
     def _check_all(
         self, license_ids: tuple[str, ...], book: TokenBook, remaining_seconds: RemainingSeconds | None
     ) -> Iterator[CheckResult]:
-        """Results as they complete; 401s are retried once with a freshly read secret (rotation)."""
+        """Results as they complete; 401s are retried once with a freshly read secret (rotation).
+
+        At the deadline, licenses still in flight or queued come back as `deadline` failures, so the
+        snapshot and alert writes for everything else finish before Lambda would stop the function.
+        """
         rejected: list[CheckResult] = []
-        with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="check") as pool:
-            futures: list[Future[CheckResult]] = [
-                pool.submit(self._check_one, license_id, book, remaining_seconds) for license_id in license_ids
-            ]
-            for future in as_completed(futures):
+        pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="check")
+        pending = {pool.submit(self._check_one, i, book, remaining_seconds): i for i in license_ids}
+        budget = None if remaining_seconds is None else max(remaining_seconds() - self.deadline_margin_seconds, 0)
+        try:
+            for future in as_completed(pending, timeout=budget):
+                del pending[future]
                 result = future.result()
                 if result.error is not None and result.error.kind is FailureKind.TOKEN_REJECTED:
                     rejected.append(result)
                 else:
                     yield result
+        except TimeoutError:
+            for future, license_id in pending.items():
+                if future.done():
+                    yield future.result()
+                else:
+                    future.cancel()
+                    yield _failure(license_id, FailureKind.DEADLINE, "not checked before the run's deadline")
+            logger.error("run deadline reached", extra={"unchecked": sum(not f.done() for f in pending)})
+        finally:
+            # Never wait for stragglers: their threads end on their own timeouts after we return.
+            pool.shutdown(wait=False, cancel_futures=True)
         yield from self._retry_rejected(rejected, book, remaining_seconds)
 
     def _retry_rejected(

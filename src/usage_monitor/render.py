@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from usage_monitor.alerts import LIMIT_LEVEL, Alert, ChangeKind, CheckChange, EventType, ResourceChange
-from usage_monitor.models import Resource
+from usage_monitor.models import RUN_SCOPE, FailureKind, Resource
 
 SUBJECT_MAX = 100
 SMS_MAX = 160
@@ -53,6 +53,10 @@ def render(alert: Alert) -> RenderedAlert:
     )
 
 
+def license_label(license_id: str) -> str:
+    return "all licenses (the run failed)" if license_id == RUN_SCOPE else license_id
+
+
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -92,7 +96,7 @@ def _subject(alert: Alert) -> str:
     head = f"[{alert.severity.value.upper()}] Leegality "
     tail = f": {_headline(alert)}"
     room = SUBJECT_MAX - len(head) - len(tail)
-    subject = head + _clip(alert.license_id, max(room, 12)) + tail
+    subject = head + _clip(license_label(alert.license_id), max(room, 12)) + tail
     # SNS subjects must be ASCII without line breaks.
     return _clip(_ascii(subject), SUBJECT_MAX)
 
@@ -114,6 +118,11 @@ def _check_lines(change: CheckChange) -> list[str]:
         return [f"The usage check works again after {change.consecutive_failures} failed run(s){since}."]
     assert change.error is not None
     since = iso(change.failing_since) if change.failing_since else "this run"
+    if change.error.kind is FailureKind.RUN_FAILED:
+        return [
+            f"The monitor's run is failing, so no license is being checked: {change.error.describe()}.",
+            f"Failed {change.consecutive_failures} run(s) in a row, since {since}.",
+        ]
     return [
         f"The usage check for this license is failing: {change.error.describe()}.",
         f"Failed {change.consecutive_failures} run(s) in a row, since {since}.",
@@ -126,7 +135,7 @@ def _email(alert: Alert) -> str:
     lines = [
         f"Leegality license usage: {alert.severity.value.upper()}{' (reminder)' if alert.reminder else ''}",
         "",
-        f"License:  {alert.license_id}",
+        f"License:  {license_label(alert.license_id)}",
         f"Checked:  {iso(alert.captured_at)} (UTC)",
         "",
     ]
@@ -144,7 +153,7 @@ def _email(alert: Alert) -> str:
 
 
 def _sms(alert: Alert) -> str:
-    head = f"Leegality {_clip(alert.license_id, 40)} {alert.severity.value.upper()}"
+    head = f"Leegality {_clip(license_label(alert.license_id), 40)} {alert.severity.value.upper()}"
     parts: list[str] = []
     if alert.check_change is not None:
         if alert.check_change.kind is ChangeKind.CHECK_RECOVERED:

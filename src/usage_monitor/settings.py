@@ -33,6 +33,8 @@ class Settings:
     connect_timeout_seconds: float = 5.0
     read_timeout_seconds: float = 15.0
     secret_cache_seconds: int = 300
+    retry_backoff_seconds: float = 0.5
+    retry_after_cap_seconds: float = 20.0
     deadline_margin_seconds: float = 20.0
 
     @classmethod
@@ -52,6 +54,9 @@ class Settings:
             connect_timeout_seconds=_float(env, "HTTP_CONNECT_TIMEOUT_SECONDS", 5.0),
             read_timeout_seconds=_float(env, "HTTP_READ_TIMEOUT_SECONDS", 15.0),
             secret_cache_seconds=_int(env, "SECRET_CACHE_SECONDS", 300, minimum=0),
+            retry_backoff_seconds=_float(env, "HTTP_RETRY_BACKOFF_SECONDS", 0.5),
+            retry_after_cap_seconds=_float(env, "HTTP_RETRY_AFTER_CAP_SECONDS", 20.0),
+            deadline_margin_seconds=_float(env, "DEADLINE_MARGIN_SECONDS", 20.0),
         )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from usage_monitor.alerts import AlertPolicy
 from usage_monitor.events import RunRequest
-from usage_monitor.leegality import LeegalityClient
+from usage_monitor.leegality import LeegalityClient, default_retry
 from usage_monitor.monitor import Monitor, RemainingSeconds
 from usage_monitor.notify import SnsNotifier
 from usage_monitor.settings import Settings
@@ -54,6 +54,7 @@ def wire(settings: Settings, session: Any = None) -> Wired:
             connect_timeout=settings.connect_timeout_seconds,
             read_timeout=settings.read_timeout_seconds,
             max_connections=settings.max_concurrency,
+            retry=default_retry(settings.retry_backoff_seconds, settings.retry_after_cap_seconds),
         ),
         store=DynamoStore(table, settings.snapshot_retention_days),
         notifier=SnsNotifier(settings.alert_topic_arn, session.client("sns", config=aws_config)),
