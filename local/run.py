@@ -66,7 +66,7 @@ def _run_once(session: Any, stack: LocalStack, event: dict[str, Any], tick: int)
     from usage_monitor.wiring import policy_from
 
     before = len(published_alerts(stack.topic_arn))
-    summary = app.lambda_handler(event, FakeContext())  # type: ignore[arg-type]
+    summary = app.lambda_handler(event, FakeContext())
     alerts = published_alerts(stack.topic_arn)[before:]
     print(f"Run {tick + 1}, scheduled at {event['time']}: {summary}")
     if tick == 0:

@@ -26,7 +26,11 @@ PATH_SUFFIX = "/usage-statistics"
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted response. `action`: respond, reset (TCP RST), hang (send nothing for `delay`)."""
+    """One scripted response.
+
+    `action`: respond; reset (TCP RST); hang (send nothing for `delay`, then close); drip (send the
+    head, then the body one byte every `delay` seconds).
+    """
 
     status: int = 200
     body: bytes | str | Mapping[str, Any] | list[Any] | None = None
@@ -162,8 +166,11 @@ class _Handler(BaseHTTPRequestHandler):
         reply = simulator._next_reply(license_id, self.headers.get("X-Auth-Token"), path)
         if simulator.latency:
             time.sleep(simulator.latency)
-        if reply.delay:
+        if reply.delay and reply.action != "drip":
             time.sleep(reply.delay)
+        if reply.action == "drip":
+            self._drip(reply)
+            return
         if reply.action == "reset":
             # SO_LINGER 0 turns close() into a TCP reset, like a crashed gateway.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -174,7 +181,23 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(reply)
 
+    def _drip(self, reply: Reply) -> None:
+        head, payload = self._encode(reply)
+        try:
+            self.wfile.write(head)
+            for byte in payload:
+                time.sleep(reply.delay)
+                self.wfile.write(bytes([byte]))
+        except OSError:
+            pass  # the client gave up, as it should
+        self.close_connection = True
+
     def _send(self, reply: Reply) -> None:
+        head, payload = self._encode(reply)
+        # One write for head and body: no small-packet stall (see module docstring).
+        self.wfile.write(head + payload)
+
+    def _encode(self, reply: Reply) -> tuple[bytes, bytes]:
         body = reply.body
         if isinstance(body, Mapping | list):
             payload = json.dumps(body).encode()
@@ -187,5 +210,4 @@ class _Handler(BaseHTTPRequestHandler):
         if payload or reply.content_type != "application/json":
             head.append(f"Content-Type: {reply.content_type}")
         head += [f"{name}: {value}" for name, value in reply.headers.items()]
-        # One write for head and body: no small-packet stall (see module docstring).
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+        return ("\r\n".join(head) + "\r\n\r\n").encode(), payload

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from enum import StrEnum
-
-ONE_DECIMAL = Decimal("0.1")
 
 
 @dataclass(frozen=True)
@@ -30,10 +28,14 @@ class Resource:
 
     @property
     def percent(self) -> Decimal | None:
-        """`current / limit * 100`, rounded down to one decimal so 99.96% never shows as 100.0%."""
+        """`current / limit * 100`, rounded down to one decimal so 99.96% never shows as 100.0%.
+
+        Integer arithmetic, so no count is too large for Decimal's 28-digit context.
+        """
         if self.current is None or self.limit is None or self.limit <= 0:
             return None
-        return (Decimal(self.current) * 100 / Decimal(self.limit)).quantize(ONE_DECIMAL, rounding=ROUND_DOWN)
+        tenths = self.current * 1000 // self.limit
+        return Decimal(f"{tenths // 10}.{tenths % 10}")
 
     @property
     def at_limit(self) -> bool:

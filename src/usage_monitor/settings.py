@@ -45,7 +45,7 @@ class Settings:
             snapshot_table=_required(env, "SNAPSHOT_TABLE"),
             alert_topic_arn=_topic_arn(_required(env, "ALERT_TOPIC_ARN")),
             license_ids=parse_license_ids(env.get("LICENSE_IDS", ""), "LICENSE_IDS"),
-            alert_thresholds=parse_thresholds(env.get("ALERT_THRESHOLDS", "") or "80", "ALERT_THRESHOLDS"),
+            alert_thresholds=parse_thresholds(env.get("ALERT_THRESHOLDS", "").strip() or "80", "ALERT_THRESHOLDS"),
             base_url=validate_base_url(env.get("LEEGALITY_BASE_URL", "").strip() or PRODUCTION_BASE_URL),
             snapshot_retention_days=_int(env, "SNAPSHOT_RETENTION_DAYS", 400, minimum=1),
             remind_after_hours=_int(env, "ALERT_REMIND_AFTER_HOURS", 24, minimum=0),

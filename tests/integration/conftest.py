@@ -43,7 +43,7 @@ class Harness:
     def invoke(self, event: dict[str, Any] | None = None, *, time: str | None = None, **context: Any) -> dict[str, Any]:
         if event is None:
             event = scheduled_event(time or "2026-11-24T09:15:00Z")
-        result: dict[str, Any] = app.lambda_handler(event, FakeContext(**context))  # type: ignore[arg-type]
+        result: dict[str, Any] = app.lambda_handler(event, FakeContext(**context))
         return result
 
     @property

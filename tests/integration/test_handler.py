@@ -41,7 +41,8 @@ def test_first_run_stores_a_snapshot_per_license_and_alerts_once_per_crossing(ha
     assert alerts["busy"].attributes == {"event_type": "threshold_crossed", "severity": "warning", "license_id": "busy"}
     assert alerts["full"].attributes["severity"] == "critical"
     assert "users: 850/1000 (85.0%): reached the 80% threshold" in alerts["busy"].email
-    assert "LIMIT" in alerts["full"].sms and len(alerts["full"].sms) <= 160
+    assert "LIMIT" in alerts["full"].sms
+    assert len(alerts["full"].sms) <= 160
     assert len(alerts["full"].subject) <= 100
 
     # And the SQS subscriber got both, with filterable attributes and the readable body
