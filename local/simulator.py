@@ -77,7 +77,8 @@ def usage_of(**resources: tuple[int, int]) -> dict[str, Any]:
 
 
 class LeegalitySimulator:
-    def __init__(self, latency: float = 0.0, host: str = "127.0.0.1") -> None:
+    def __init__(self, latency: float = 0.0, host: str = "127.0.0.1", tls: tuple[str, str] | None = None) -> None:
+        """`tls`: (certificate file, key file) to serve https, e.g. to prove certificates are verified."""
         self.latency = latency
         self.licenses: dict[str, LicenseFixture] = {}
         self.scripts: dict[str, deque[Reply]] = {}
@@ -85,12 +86,20 @@ class LeegalitySimulator:
         self._lock = threading.Lock()
         self._server = _Server((host, 0), _Handler)
         self._server.simulator = self
+        self._scheme = "http"
+        if tls is not None:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/api"
+        return f"{self._scheme}://{host!s}:{port}/api"
 
     def add_license(self, license_id: str, token: str, usage: dict[str, Any]) -> None:
         self.licenses[license_id] = LicenseFixture(token, usage)

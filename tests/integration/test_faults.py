@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import threading
 from collections.abc import Callable
 from decimal import Decimal
@@ -17,7 +18,7 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from moto.core.botocore_stubber import MockRawResponse
 
-from local.simulator import Reply, error_body, usage_body, usage_of
+from local.simulator import LeegalitySimulator, Reply, error_body, usage_body, usage_of
 from tests.integration.conftest import HEALTHY, Harness, add_licenses, scheduled_event
 from usage_monitor import app
 from usage_monitor.errors import ConfigError, SecretUnavailable
@@ -485,3 +486,51 @@ def test_no_token_in_any_log_snapshot_alert_or_aws_call(harness: Harness, capsys
     assert "[redacted]" in everything
     for token in [*tokens.values(), "tok-WRONG-401-SECRET"]:
         assert token not in everything
+
+
+# --- Security ------------------------------------------------------------------------------------
+
+
+def test_tls_certificate_verification_stays_on(harness: Harness, tmp_path: Any) -> None:
+    # Given a Leegality look-alike on https with a self-signed certificate
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    with LeegalitySimulator(tls=(str(cert), str(key))) as impostor:
+        impostor.add_license("x", "tok-x-SECRET", HEALTHY)
+        harness.set_secret({"x": "tok-x-SECRET"})
+        harness.configure(LEEGALITY_BASE_URL=impostor.base_url)
+
+        summary = harness.invoke(time=T1)
+
+    # Then the check fails on verification and the token was never sent to it
+    assert summary["failed"] == ["x"]
+    assert "certificate verification failed" in harness.snapshot("x", T1)["error"]["message"]
+    assert impostor.requests == []
+
+
+def test_plain_http_is_refused_for_anything_but_loopback(harness: Harness) -> None:
+    harness.configure(LEEGALITY_BASE_URL="http://app1.leegality.com/api")
+
+    with pytest.raises(ConfigError, match="must be an https:// URL"):
+        harness.invoke(time=T1)

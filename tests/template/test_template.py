@@ -14,6 +14,7 @@ import re
 import tomllib
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,6 +51,10 @@ EXPECTED_RESOURCES = {
     SCHEDULE_ROLE: "AWS::IAM::Role",
     SCHEDULE_QUEUE: "AWS::SQS::Queue",
     "UsageMonitorLogGroup": "AWS::Logs::LogGroup",
+    "FunctionErrorsAlarm": "AWS::CloudWatch::Alarm",
+    "ChecksFailedAlarm": "AWS::CloudWatch::Alarm",
+    "NoRunsAlarm": "AWS::CloudWatch::Alarm",
+    "ScheduleDeadLetterAlarm": "AWS::CloudWatch::Alarm",
     "SnapshotTable": "AWS::DynamoDB::Table",
     "AlertTopic": "AWS::SNS::Topic",
     "AlertEmailSubscription": "AWS::SNS::Subscription",
@@ -87,6 +92,8 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "LogRetentionDays": 90,
     "LogLevel": "INFO",
     "ReservedConcurrency": 1,
+    "OperationsTopicArn": "",
+    "ChecksFailedAlarmPeriods": 3,
 }
 
 SECRET_ARN_PATTERN = (
@@ -407,6 +414,7 @@ def test_moto_skips_only_the_known_unsupported_types(deployed):
         "AWS::Scheduler::Schedule",
         "AWS::SNS::Subscription",
         "AWS::Lambda::EventInvokeConfig",
+        "AWS::CloudWatch::Alarm",
     }
 
 
@@ -583,3 +591,42 @@ def test_samconfig_and_template_hold_no_credentials(sam_template):
     # Leegality tokens are long opaque strings; nothing of that shape belongs in either file.
     assert not re.search(r"[A-Za-z0-9]{24,}", text)
     assert not [n for n, p in sam_template["Parameters"].items() if re.search(r"(?i)token$|password|apikey", n)]
+
+
+# ------------------------------------------------------------------------------------------------ alarms
+
+
+@pytest.mark.parametrize(
+    ("alarm", "namespace", "metric", "comparison", "missing"),
+    [
+        ("FunctionErrorsAlarm", "AWS/Lambda", "Errors", "GreaterThanOrEqualToThreshold", "notBreaching"),
+        ("ChecksFailedAlarm", "LeegalityUsageMonitor", "ChecksFailed", "GreaterThanOrEqualToThreshold", "notBreaching"),
+        # No invocation at all must alarm: missing data is the failure.
+        ("NoRunsAlarm", "AWS/Lambda", "Invocations", "LessThanThreshold", "breaching"),
+        (
+            "ScheduleDeadLetterAlarm",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "GreaterThanOrEqualToThreshold",
+            "notBreaching",
+        ),
+    ],
+)
+def test_health_alarms_notify_the_alert_or_operations_topic(transformed, alarm, namespace, metric, comparison, missing):
+    properties = transformed["Resources"][alarm]["Properties"]
+    assert (properties["Namespace"], properties["MetricName"]) == (namespace, metric)
+    assert properties["ComparisonOperator"] == comparison
+    assert properties["TreatMissingData"] == missing
+    assert properties["AlarmActions"] == [
+        {"Fn::If": ["HasOperationsTopic", {"Ref": "OperationsTopicArn"}, {"Ref": "AlertTopic"}]}
+    ]
+
+
+def test_checks_failed_alarm_watches_the_metric_the_code_emits(transformed):
+    from usage_monitor.observability import NAMESPACE, SERVICE
+
+    properties = transformed["Resources"]["ChecksFailedAlarm"]["Properties"]
+    assert properties["Namespace"] == NAMESPACE
+    assert properties["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
+    monitor_source = (Path(__file__).parents[2] / "src/usage_monitor/monitor.py").read_text()
+    assert 'name="ChecksFailed"' in monitor_source
