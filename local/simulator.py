@@ -52,6 +52,7 @@ class RecordedRequest:
     path: str
     token_matched: bool
     had_token: bool
+    at: float = field(default_factory=time.monotonic)
 
 
 def usage_body(usage: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from usage_monitor.models import CheckError, CheckResult, FailureKind
+from usage_monitor.throttle import RequestThrottle
 from usage_monitor.usage import MalformedUsage, parse_usage_body
 
 USAGE_PATH = "/api/v1/licenses/{license_id}/usage-statistics"
@@ -29,27 +30,41 @@ USER_AGENT = "leegality-usage-monitor/0.1"
 
 
 class CappedRetry(Retry):
-    """urllib3 `Retry` whose `Retry-After` wait is capped, so one slow-down cannot eat the whole run."""
+    """urllib3 `Retry` whose `Retry-After` wait is capped, so one slow-down cannot eat the whole run,
+    and whose 429 waits pause the shared throttle, so every worker slows down, not just this one."""
 
-    def __init__(self, *args: Any, retry_after_cap: float = 20.0, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, retry_after_cap: float = 20.0, throttle: RequestThrottle | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.retry_after_cap = retry_after_cap
+        self.throttle = throttle
 
     def new(self, **kwargs: Any) -> CappedRetry:
         kwargs.setdefault("retry_after_cap", self.retry_after_cap)
+        kwargs.setdefault("throttle", self.throttle)
         retry = super().new(**kwargs)
         assert isinstance(retry, CappedRetry)
         return retry
+
+    def sleep(self, response: urllib3.BaseHTTPResponse | None = None) -> None:
+        if self.throttle is not None and response is not None and response.status == 429:
+            wait = self.get_retry_after(response) if self.respect_retry_after_header else None
+            self.throttle.pause(wait if wait is not None else self.get_backoff_time())
+        super().sleep(response)
 
     def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
         seconds = super().get_retry_after(response)
         return None if seconds is None else min(seconds, self.retry_after_cap)
 
 
-def default_retry(backoff_factor: float = 0.5, retry_after_cap: float = 20.0) -> Retry:
+def default_retry(
+    backoff_factor: float = 0.5, retry_after_cap: float = 20.0, throttle: RequestThrottle | None = None
+) -> Retry:
     """Up to 3 retries of 429/502/503/504 and connection errors; exponential backoff with jitter."""
     return CappedRetry(
         retry_after_cap=retry_after_cap,
+        throttle=throttle,
         total=4,
         connect=3,
         read=2,
@@ -82,17 +97,20 @@ class LeegalityClient:
         max_connections: int = 16,
         retry: Retry | None = None,
         http: urllib3.PoolManager | None = None,
+        throttle: RequestThrottle | None = None,
     ) -> None:
         self.base_url = base_url
+        self.throttle = throttle or RequestThrottle()
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         # A server that drips bytes never trips the per-read timeout; this bounds the whole body.
         self.max_body_seconds = connect_timeout + read_timeout
-        self.retry = retry if retry is not None else default_retry()
+        self.retry = retry if retry is not None else default_retry(throttle=self.throttle)
         self.http = http or urllib3.PoolManager(maxsize=max_connections, block=False)
 
     def check(self, license_id: str, token: str, *, redact: Iterable[str] = ()) -> CheckResult:
         """One GET for one license; never raises for anything the network or the API does."""
         secrets = {token, *redact}
+        self.throttle.acquire()
         try:
             response = self.http.request(
                 "GET",

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import overload
 from urllib.parse import urlsplit
 
 from usage_monitor.errors import ConfigError
@@ -30,6 +31,7 @@ class Settings:
     remind_after_hours: int = 24
     failure_alert_after_runs: int = 3
     max_concurrency: int = 16
+    max_requests_per_second: float | None = None
     connect_timeout_seconds: float = 5.0
     read_timeout_seconds: float = 15.0
     secret_cache_seconds: int = 300
@@ -51,6 +53,9 @@ class Settings:
             remind_after_hours=_int(env, "ALERT_REMIND_AFTER_HOURS", 24, minimum=0),
             failure_alert_after_runs=_int(env, "FAILURE_ALERT_AFTER_RUNS", 3, minimum=1),
             max_concurrency=_int(env, "MAX_CONCURRENCY", 16, minimum=1, maximum=256),
+            max_requests_per_second=_float(
+                env, "MAX_REQUESTS_PER_SECOND", None, maximum=1000, unit=" requests a second"
+            ),
             connect_timeout_seconds=_float(env, "HTTP_CONNECT_TIMEOUT_SECONDS", 5.0),
             read_timeout_seconds=_float(env, "HTTP_READ_TIMEOUT_SECONDS", 15.0),
             secret_cache_seconds=_int(env, "SECRET_CACHE_SECONDS", 300, minimum=0),
@@ -147,7 +152,17 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maxim
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+@overload
+def _float(
+    env: Mapping[str, str], name: str, default: float, *, maximum: float = 300, unit: str = " seconds"
+) -> float: ...
+@overload
+def _float(
+    env: Mapping[str, str], name: str, default: None, *, maximum: float = 300, unit: str = " seconds"
+) -> float | None: ...
+def _float(
+    env: Mapping[str, str], name: str, default: float | None, *, maximum: float = 300, unit: str = " seconds"
+) -> float | None:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -155,6 +170,6 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name}: {raw!r} is not a number") from None
-    if not (0 < value <= 300):
-        raise ConfigError(f"{name}: {raw!r} must be between 0 and 300 seconds")
+    if not (0 < value <= maximum):
+        raise ConfigError(f"{name}: {raw!r} must be between 0 and {maximum:g}{unit}")
     return value

@@ -14,6 +14,7 @@ from usage_monitor.monitor import Monitor, RemainingSeconds
 from usage_monitor.notify import SnsNotifier
 from usage_monitor.settings import Settings
 from usage_monitor.store import DynamoStore
+from usage_monitor.throttle import RequestThrottle
 from usage_monitor.tokens import TokenSource, powertools_secret_fetcher
 
 IDEMPOTENCY_PARTITION = "idempotency#usage-monitor"
@@ -42,6 +43,7 @@ def wire(settings: Settings, session: Any = None) -> Wired:
     # Standard mode retries throttling and transient errors with backoff on every AWS call.
     aws_config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
     table = session.resource("dynamodb", config=aws_config).Table(settings.snapshot_table)
+    throttle = RequestThrottle(settings.max_requests_per_second)
     monitor = Monitor(
         tokens=TokenSource(
             settings.tokens_secret_id,
@@ -54,7 +56,8 @@ def wire(settings: Settings, session: Any = None) -> Wired:
             connect_timeout=settings.connect_timeout_seconds,
             read_timeout=settings.read_timeout_seconds,
             max_connections=settings.max_concurrency,
-            retry=default_retry(settings.retry_backoff_seconds, settings.retry_after_cap_seconds),
+            retry=default_retry(settings.retry_backoff_seconds, settings.retry_after_cap_seconds, throttle),
+            throttle=throttle,
         ),
         store=DynamoStore(table, settings.snapshot_retention_days),
         notifier=SnsNotifier(settings.alert_topic_arn, session.client("sns", config=aws_config)),

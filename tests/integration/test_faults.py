@@ -534,3 +534,33 @@ def test_plain_http_is_refused_for_anything_but_loopback(harness: Harness) -> No
 
     with pytest.raises(ConfigError, match="must be an https:// URL"):
         harness.invoke(time=T1)
+
+
+# --- Rate limits ---------------------------------------------------------------------------------
+
+
+def test_max_requests_per_second_is_respected_across_workers(harness: Harness) -> None:
+    add_licenses(harness, {f"lic-{i}": HEALTHY for i in range(12)})
+    harness.configure(MAX_REQUESTS_PER_SECOND="10", MAX_CONCURRENCY="8")
+
+    harness.invoke(time=T1)
+
+    times = sorted(r.at for r in harness.simulator.requests)
+    assert len(times) == 12
+    # A burst of 10, then one every 0.1 s: the 12th request cannot come before 0.2 s after the first.
+    assert times[-1] - times[0] >= 0.18
+
+
+def test_a_429_pauses_every_worker_not_just_the_one_told(harness: Harness) -> None:
+    add_licenses(harness, {"told": HEALTHY, **{f"other-{i}": HEALTHY for i in range(6)}})
+    harness.configure(MAX_CONCURRENCY="1", HTTP_RETRY_AFTER_CAP_SECONDS="0.5")
+    harness.simulator.script("told", Reply(429, "", headers={"Retry-After": "1"}))
+
+    harness.invoke(time=T1)
+
+    told = harness.simulator.requests_for("told")
+    later = [r.at for r in harness.simulator.requests if r.license_id != "told" and r.at > told[0].at]
+    # Whatever ran after the 429 waited out the (capped) Retry-After of 0.5 s.
+    assert later
+    assert min(later) - told[0].at >= 0.45
+    assert harness.snapshot("told", T1)["status"] == "ok"
