@@ -38,6 +38,13 @@ class Settings:
     retry_backoff_seconds: float = 0.5
     retry_after_cap_seconds: float = 20.0
     deadline_margin_seconds: float = 20.0
+    threshold_overrides: tuple[ThresholdOverride, ...] = ()
+    forecast_alert_days: int = 14
+    forecast_history_days: int = 14
+    forecast_interval_hours: int = 24
+    license_list_s3_uri: str | None = None
+    fanout_queue_url: str | None = None
+    fanout_chunk_size: int = 500
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -62,13 +69,76 @@ class Settings:
             retry_backoff_seconds=_float(env, "HTTP_RETRY_BACKOFF_SECONDS", 0.5),
             retry_after_cap_seconds=_float(env, "HTTP_RETRY_AFTER_CAP_SECONDS", 20.0),
             deadline_margin_seconds=_float(env, "DEADLINE_MARGIN_SECONDS", 20.0),
+            threshold_overrides=parse_threshold_overrides(env.get("ALERT_THRESHOLD_OVERRIDES", "")),
+            forecast_alert_days=_int(env, "FORECAST_ALERT_DAYS", 14, minimum=0, maximum=365),
+            forecast_history_days=_int(env, "FORECAST_HISTORY_DAYS", 14, minimum=1, maximum=400),
+            forecast_interval_hours=_int(env, "FORECAST_INTERVAL_HOURS", 24, minimum=1, maximum=168),
+            license_list_s3_uri=_s3_uri(env.get("LICENSE_LIST_S3_URI", "").strip()),
+            fanout_queue_url=env.get("FANOUT_QUEUE_URL", "").strip() or None,
+            fanout_chunk_size=_int(env, "FANOUT_CHUNK_SIZE", 500, minimum=1, maximum=5000),
         )
 
 
+@dataclass(frozen=True)
+class ThresholdOverride:
+    """Thresholds for one resource everywhere, one license, or one resource of one license.
+
+    `license_id` or `resource` is None for "any"; the most specific override wins.
+    """
+
+    license_id: str | None
+    resource: str | None
+    thresholds: tuple[Decimal, ...]
+
+    @property
+    def specificity(self) -> int:
+        return (2 if self.license_id else 0) + (1 if self.resource else 0)
+
+
+def parse_threshold_overrides(raw: str, setting: str = "ALERT_THRESHOLD_OVERRIDES") -> tuple[ThresholdOverride, ...]:
+    """`signatures=70,90; lic-123/users=95; lic-9/*=50` → overrides, validated at start."""
+    overrides: list[ThresholdOverride] = []
+    seen: set[tuple[str | None, str | None]] = set()
+    for entry in raw.split(";"):
+        text = entry.strip()
+        if not text:
+            continue
+        target, sep, values = text.partition("=")
+        if not sep or not target.strip():
+            raise ConfigError(f"{setting}: {text!r} is not of the form resource=80,95 or license/resource=80,95")
+        license_part, slash, resource_part = target.strip().rpartition("/")
+        license_id = validate_license_id(license_part.strip(), setting) if slash else None
+        resource = resource_part.strip()
+        if resource == "*":
+            if license_id is None:
+                raise ConfigError(f"{setting}: {text!r}: '*' needs a license, e.g. lic-1/*=90")
+            resource_name = None
+        elif not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", resource):
+            raise ConfigError(f"{setting}: {resource!r} in {text!r} is not a resource name")
+        else:
+            resource_name = resource
+        key = (license_id, resource_name)
+        if key in seen:
+            raise ConfigError(f"{setting}: {target.strip()!r} is given twice")
+        seen.add(key)
+        overrides.append(
+            ThresholdOverride(license_id, resource_name, parse_thresholds(values, f"{setting} {target.strip()}"))
+        )
+    return tuple(overrides)
+
+
+def _s3_uri(value: str) -> str | None:
+    if not value:
+        return None
+    if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", value):
+        raise ConfigError(f"LICENSE_LIST_S3_URI: {value!r} is not an s3://bucket/key URI")
+    return value
+
+
 def parse_license_ids(raw: str, setting: str) -> tuple[str, ...]:
-    """Comma-separated IDs, spaces allowed; rejects duplicates and characters outside [A-Za-z0-9._-]."""
+    """IDs separated by commas or new lines, spaces allowed; rejects duplicates and bad characters."""
     ids: list[str] = []
-    for entry in raw.split(","):
+    for entry in raw.replace("\n", ",").split(","):
         license_id = entry.strip()
         if not license_id:
             continue
