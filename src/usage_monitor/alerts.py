@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from usage_monitor.forecast import Forecast, moved_closer, should_alert
 from usage_monitor.models import CheckError, CheckResult, Resource
+from usage_monitor.settings import ThresholdOverride
 
 LIMIT_LEVEL = Decimal(100)
 
@@ -24,6 +26,7 @@ class EventType(StrEnum):
     THRESHOLD_CROSSED = "threshold_crossed"
     RECOVERED = "recovered"
     CHECK_FAILED = "check_failed"
+    FORECAST = "forecast"
 
 
 class Severity(StrEnum):
@@ -37,6 +40,7 @@ class ChangeKind(StrEnum):
     RECOVERED = "recovered"
     CHECK_FAILED = "check_failed"
     CHECK_RECOVERED = "check_recovered"
+    FORECAST = "forecast"
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,20 @@ class AlertPolicy:
     thresholds: tuple[Decimal, ...]
     remind_after: timedelta | None = timedelta(hours=24)
     failure_alert_after_runs: int = 3
+    overrides: tuple[ThresholdOverride, ...] = ()
+    forecast_alert_days: int = 14
 
-    def level_of(self, resource: Resource) -> Decimal | None:
+    def thresholds_for(self, license_id: str | None, resource: str) -> tuple[Decimal, ...]:
+        """The most specific override (license + resource, license, resource), else the defaults."""
+        best: ThresholdOverride | None = None
+        for override in self.overrides:
+            if override.license_id not in (None, license_id) or override.resource not in (None, resource):
+                continue
+            if best is None or override.specificity > best.specificity:
+                best = override
+        return best.thresholds if best is not None else self.thresholds
+
+    def level_of(self, resource: Resource, license_id: str | None = None) -> Decimal | None:
         """Highest threshold reached, or the limit level; None when below all (or not evaluable)."""
         if not resource.evaluable:
             return None
@@ -53,7 +69,8 @@ class AlertPolicy:
         assert current is not None
         assert limit is not None
         # Integer arithmetic, not the rounded percent: 79.96% must not count as 80%.
-        reached = [t for t in self.thresholds if Decimal(current) * 100 >= t * limit]
+        thresholds = self.thresholds_for(license_id, resource.name)
+        reached = [t for t in thresholds if Decimal(current) * 100 >= t * limit]
         if current >= limit:
             reached.append(LIMIT_LEVEL)
         return max(reached, default=None)
@@ -83,12 +100,22 @@ class FailureStreak:
 
 
 @dataclass(frozen=True)
+class ForecastMark:
+    """A forecast alert already sent for one resource: re-sent only if the date moves closer."""
+
+    days_to_limit: Decimal
+    notified_at: datetime
+
+
+@dataclass(frozen=True)
 class AlertState:
     """What has been notified for one license; `version` guards concurrent writers."""
 
     resources: Mapping[str, NotifiedLevel] = field(default_factory=dict)
     failures: FailureStreak = FailureStreak()
     version: int = 0
+    forecasts: Mapping[str, ForecastMark] = field(default_factory=dict)
+    forecast_checked_at: datetime | None = None
 
     @property
     def active(self) -> bool:
@@ -101,6 +128,7 @@ class ResourceChange:
     resource: Resource
     level: Decimal | None
     previous_level: Decimal | None
+    forecast: Forecast | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +150,8 @@ class Alert:
     thresholds: tuple[Decimal, ...]
     resource_changes: tuple[ResourceChange, ...] = ()
     check_change: CheckChange | None = None
+    # Thresholds of resources in this message that differ from `thresholds` (overrides).
+    resource_thresholds: Mapping[str, tuple[Decimal, ...]] = field(default_factory=dict)
 
     @property
     def reminder(self) -> bool:
@@ -141,47 +171,89 @@ class Evaluation:
         return replace(self.state, version=before.version) != before
 
 
-def evaluate(result: CheckResult, before: AlertState, policy: AlertPolicy, now: datetime) -> Evaluation:
-    """The next alert state for one license and the alert (if any) that the change calls for."""
+def evaluate(
+    result: CheckResult,
+    before: AlertState,
+    policy: AlertPolicy,
+    now: datetime,
+    forecasts: Mapping[str, Forecast] | None = None,
+) -> Evaluation:
+    """The next alert state for one license and the alert (if any) that the change calls for.
+
+    `forecasts` (by resource) are given on runs that computed them; they add forecast alerts and put
+    the projected date into threshold alerts.
+    """
     if result.error is not None:
         failures, check_change = _failed_check(result.error, before.failures, policy, now)
         return _finish(result.license_id, now, policy, replace(before, failures=failures), (), check_change)
     check_change = None
     if before.failures.notified_at is not None:
         check_change = CheckChange(ChangeKind.CHECK_RECOVERED, None, before.failures.consecutive, before.failures.since)
-    resources, changes = _resource_changes(result.resources, before.resources, policy, now)
+    resources, changes = _resource_changes(result, before.resources, policy, now, forecasts or {})
     after = replace(before, resources=resources, failures=FailureStreak())
+    if forecasts is not None:
+        marks, forecast_changes = _forecast_changes(result, before.forecasts, policy, now, forecasts)
+        after = replace(after, forecasts=marks, forecast_checked_at=now)
+        changes += forecast_changes
     return _finish(result.license_id, now, policy, after, changes, check_change)
 
 
 def _resource_changes(
-    measured: tuple[Resource, ...],
+    result: CheckResult,
     notified: Mapping[str, NotifiedLevel],
     policy: AlertPolicy,
     now: datetime,
+    forecasts: Mapping[str, Forecast],
 ) -> tuple[dict[str, NotifiedLevel], tuple[ResourceChange, ...]]:
     resources = dict(notified)
     changes: list[ResourceChange] = []
-    for resource in measured:
+    for resource in result.resources:
         if not resource.evaluable:
             continue  # No figures, no verdict: keep whatever was notified until we can tell.
-        level = policy.level_of(resource)
+        level = policy.level_of(resource, result.license_id)
         previous = notified.get(resource.name)
         previous_level = previous.level if previous else None
+        outlook = forecasts.get(resource.name)
         if level is None:
             if previous is not None:
                 changes.append(ResourceChange(ChangeKind.RECOVERED, resource, None, previous_level))
                 del resources[resource.name]
         elif previous is None or level > previous.level:
-            changes.append(ResourceChange(ChangeKind.CROSSED, resource, level, previous_level))
+            changes.append(ResourceChange(ChangeKind.CROSSED, resource, level, previous_level, outlook))
             resources[resource.name] = NotifiedLevel(level, now)
         elif level < previous.level:
             # Stepping down stays silent, but lowers the mark so crossing back up is a new crossing.
             resources[resource.name] = NotifiedLevel(level, previous.notified_at)
         elif policy.reminder_due(previous.notified_at, now):
-            changes.append(ResourceChange(ChangeKind.REMINDER, resource, level, previous_level))
+            changes.append(ResourceChange(ChangeKind.REMINDER, resource, level, previous_level, outlook))
             resources[resource.name] = NotifiedLevel(level, now)
     return resources, tuple(changes)
+
+
+def _forecast_changes(
+    result: CheckResult,
+    notified: Mapping[str, ForecastMark],
+    policy: AlertPolicy,
+    now: datetime,
+    forecasts: Mapping[str, Forecast],
+) -> tuple[dict[str, ForecastMark], tuple[ResourceChange, ...]]:
+    """Forecast alerts for resources still below every threshold (above one, the threshold alert speaks)."""
+    marks = dict(notified)
+    changes: list[ResourceChange] = []
+    for resource in result.resources:
+        outlook = forecasts.get(resource.name)
+        if outlook is None or not resource.evaluable:
+            continue
+        below_thresholds = policy.level_of(resource, result.license_id) is None
+        if not (below_thresholds and policy.forecast_alert_days and should_alert(outlook, policy.forecast_alert_days)):
+            marks.pop(resource.name, None)  # no longer projected to run out soon: forget, silently
+            continue
+        assert outlook.days_to_limit is not None
+        previous = notified.get(resource.name)
+        if previous is None or moved_closer(previous.days_to_limit, outlook.days_to_limit):
+            changes.append(ResourceChange(ChangeKind.FORECAST, resource, None, None, outlook))
+            marks[resource.name] = ForecastMark(outlook.days_to_limit, now)
+    return marks, tuple(changes)
 
 
 def _failed_check(
@@ -212,15 +284,22 @@ def _finish(
     if not changes and check_change is None:
         return Evaluation(after, None)
     event_type, severity = _classify(changes, check_change)
-    alert = Alert(license_id, now, event_type, severity, policy.thresholds, changes, check_change)
+    overridden = {
+        c.resource.name: own
+        for c in changes
+        if (own := policy.thresholds_for(license_id, c.resource.name)) != policy.thresholds
+    }
+    alert = Alert(license_id, now, event_type, severity, policy.thresholds, changes, check_change, overridden)
     return Evaluation(after, alert)
 
 
 def _classify(changes: tuple[ResourceChange, ...], check_change: CheckChange | None) -> tuple[EventType, Severity]:
-    """check_failed outranks threshold_crossed, which outranks recovered."""
+    """check_failed outranks threshold_crossed, then forecast, then recovered."""
     if check_change is not None and check_change.kind in (ChangeKind.CHECK_FAILED, ChangeKind.REMINDER):
         return EventType.CHECK_FAILED, Severity.CRITICAL
     raised = [c.level for c in changes if c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) and c.level is not None]
     if raised:
         return EventType.THRESHOLD_CROSSED, severity_of(max(raised))
+    if any(c.kind is ChangeKind.FORECAST for c in changes):
+        return EventType.FORECAST, Severity.WARNING
     return EventType.RECOVERED, Severity.WARNING

@@ -10,20 +10,21 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from usage_monitor.alerts import AlertPolicy, AlertState, evaluate
+from usage_monitor.alerts import Alert, AlertPolicy, AlertState, ChangeKind, evaluate
 from usage_monitor.errors import ConfigError, SecretUnavailable
 from usage_monitor.events import RunRequest
+from usage_monitor.forecast import Forecast, UsagePoint, forecast
 from usage_monitor.models import RUN_SCOPE, CheckError, CheckResult, FailureKind
 from usage_monitor.notify import PublishFailed
 from usage_monitor.observability import emit_fleet_usage, logger, metrics
 from usage_monitor.render import OutgoingMessage, iso, render, usage_text
-from usage_monitor.store import DynamoStore, StateConflict, StoredState
+from usage_monitor.store import DynamoStore, StateConflict, StoredState, usage_points
 from usage_monitor.tokens import TokenBook, TokenSource
 
 
@@ -37,6 +38,10 @@ class Notifier(Protocol):
 
 RemainingSeconds = Callable[[], float]
 
+# Routine forecasts per run: with 15-minute runs, 96 x 200 = 19,200 a day, enough to refresh a
+# 10,000-license fleet about twice a day at about 0.04 AWS calls per license per run.
+FORECASTS_PER_RUN = 200
+
 
 @dataclass
 class RunSummary:
@@ -45,6 +50,8 @@ class RunSummary:
     failed: list[str] = field(default_factory=list)
     alerts: int = 0
     publish_failures: int = 0
+    # Routine forecasts this run may still compute (each costs a Query and a state write).
+    forecasts_left: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +74,9 @@ class Monitor:
         license_ids: tuple[str, ...] = (),
         max_concurrency: int = 16,
         deadline_margin_seconds: float = 20.0,
+        forecast_history: timedelta = timedelta(days=14),
+        forecast_interval: timedelta = timedelta(hours=24),
+        forecasts_per_run: int = FORECASTS_PER_RUN,
     ) -> None:
         self.tokens = tokens
         self.client = client
@@ -76,9 +86,12 @@ class Monitor:
         self.license_ids = license_ids
         self.max_concurrency = max_concurrency
         self.deadline_margin_seconds = deadline_margin_seconds
+        self.forecast_history = forecast_history
+        self.forecast_interval = forecast_interval
+        self.forecasts_per_run = forecasts_per_run
 
     def run(self, request: RunRequest, remaining_seconds: RemainingSeconds | None = None) -> RunSummary:
-        summary = RunSummary(captured_at=iso(request.captured_at))
+        summary = RunSummary(captured_at=iso(request.captured_at), forecasts_left=self.forecasts_per_run)
         try:
             book = self.tokens.load()
             license_ids = self._license_ids(request, book)
@@ -89,10 +102,11 @@ class Monitor:
         usage_max: dict[str, Decimal] = {}
         with self.store.snapshot_writer() as snapshots:
             for result in self._check_all(license_ids, book, remaining_seconds):
-                snapshots.put(result, request.captured_at)
-                self._record(result, summary, usage_max)
                 stored = states.get(result.license_id, StoredState(AlertState()))
-                summary.alerts += self._notify(result, stored, request.captured_at, summary)
+                forecasts = self._forecasts_for(result, stored.state, request.captured_at, summary)
+                snapshots.put(result, request.captured_at, forecasts)
+                self._record(result, summary, usage_max)
+                summary.alerts += self._notify(result, stored, request.captured_at, summary, forecasts)
         # The run as a whole worked: a notified run failure gets its `recovered` notice.
         run_state = states.get(RUN_SCOPE, StoredState(AlertState()))
         summary.alerts += self._notify(
@@ -214,14 +228,50 @@ class Monitor:
             },
         )
 
-    def _notify(self, result: CheckResult, stored: StoredState, captured_at: datetime, summary: RunSummary) -> int:
+    def _forecasts_for(
+        self, result: CheckResult, state: AlertState, captured_at: datetime, summary: RunSummary
+    ) -> dict[str, Forecast] | None:
+        """Forecasts when one is due for this license (within the run's budget) or an alert will cite it.
+
+        Routine forecasts are spread out: each license at most once per `forecast_interval`, and at most
+        `forecasts_per_run` per run, so a steady-state run stays well under one AWS call per license.
+        """
+        if result.error is not None or not any(r.evaluable for r in result.resources):
+            return None
+        due = state.forecast_checked_at is None or captured_at - state.forecast_checked_at >= self.forecast_interval
+        if due and summary.forecasts_left > 0:
+            summary.forecasts_left -= 1
+        elif not _will_alert_on_thresholds(evaluate(result, state, self.policy, captured_at).alert):
+            return None
+        try:
+            items = self.store.history(result.license_id, captured_at - self.forecast_history)
+        except Exception:  # A forecast is never worth losing the license's snapshot or alert over.
+            logger.exception("could not read usage history for a forecast", extra={"license_id": result.license_id})
+            return None
+        points = usage_points(item for item in items if item.get("captured_at") != iso(captured_at))
+        outlooks: dict[str, Forecast] = {}
+        for resource in result.resources:
+            if resource.current is None:
+                continue
+            series = [*points.get(resource.name, []), UsagePoint(captured_at, resource.current, resource.limit)]
+            outlooks[resource.name] = forecast(series, captured_at)
+        return outlooks
+
+    def _notify(
+        self,
+        result: CheckResult,
+        stored: StoredState,
+        captured_at: datetime,
+        summary: RunSummary,
+        forecasts: dict[str, Forecast] | None = None,
+    ) -> int:
         """Claim the transition in DynamoDB, publish, then confirm; returns alerts published."""
         license_id = result.license_id
         published = 0
         state = stored.state
         if stored.pending is not None:
             published += self._deliver_pending(license_id, stored.pending, state.version)
-        evaluation = evaluate(result, state, self.policy, captured_at)
+        evaluation = evaluate(result, state, self.policy, captured_at, forecasts)
         try:
             if evaluation.alert is None:
                 if evaluation.state_changed(state):
@@ -286,6 +336,12 @@ class Monitor:
         metrics.add_metric(name="ChecksFailed", unit=MetricUnit.Count, value=len(summary.failed))
         metrics.add_metric(name="AlertPublishFailures", unit=MetricUnit.Count, value=summary.publish_failures)
         emit_fleet_usage({name: float(percent) for name, percent in usage_max.items()})
+
+
+def _will_alert_on_thresholds(alert: Alert | None) -> bool:
+    return alert is not None and any(
+        c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) for c in alert.resource_changes
+    )
 
 
 def _failure(license_id: str, kind: FailureKind, message: str) -> CheckResult:

@@ -89,7 +89,23 @@ def _headline(alert: Alert) -> str:
         what = "at limit" if (top.level or 0) >= LIMIT_LEVEL else f">= {_number(top.level or Decimal(0))}%"
         more = f" +{len(crossed) - 1} more" if len(crossed) > 1 else ""
         return f"{prefix}{top.resource.name} {what} {usage_text(top.resource)}{more}"
+    outlooks = [c for c in alert.resource_changes if c.kind is ChangeKind.FORECAST]
+    if outlooks:
+        soonest = min(outlooks, key=lambda c: _days(c) or Decimal(0))
+        more = f" +{len(outlooks) - 1} more" if len(outlooks) > 1 else ""
+        return f"{soonest.resource.name} may reach its limit in {_days_text(soonest)}{more}"
     return "recovered"
+
+
+def _days(change: ResourceChange) -> Decimal | None:
+    return change.forecast.days_to_limit if change.forecast is not None else None
+
+
+def _days_text(change: ResourceChange) -> str:
+    days = _days(change)
+    if days is None:
+        return "?"
+    return "under a day" if days < 1 else f"~{int(days)} day{'s' if int(days) != 1 else ''}"
 
 
 def _subject(alert: Alert) -> str:
@@ -101,15 +117,17 @@ def _subject(alert: Alert) -> str:
     return _clip(_ascii(subject), SUBJECT_MAX)
 
 
-def _change_line(change: ResourceChange) -> str:
+def _change_line(change: ResourceChange, now: datetime) -> str:
     usage = usage_text(change.resource)
+    outlook = f"; {change.forecast.describe(now)}" if change.forecast is not None else ""
     if change.kind is ChangeKind.RECOVERED:
-        below = "every threshold"
-        return f"- {change.resource.name}: {usage}: recovered, back below {below}"
+        return f"- {change.resource.name}: {usage}: recovered, back below every threshold"
+    if change.kind is ChangeKind.FORECAST:
+        return f"- {change.resource.name}: {usage}: below every threshold{outlook}"
     assert change.level is not None
     severity = "CRITICAL" if change.level >= LIMIT_LEVEL else "warning"
     verb = "still at or above" if change.kind is ChangeKind.REMINDER else "reached"
-    return f"- {change.resource.name}: {usage}: {verb} {level_text(change.level)} ({severity})"
+    return f"- {change.resource.name}: {usage}: {verb} {level_text(change.level)} ({severity}){outlook}"
 
 
 def _check_lines(change: CheckChange) -> list[str]:
@@ -142,14 +160,19 @@ def _email(alert: Alert) -> str:
     if alert.check_change is not None:
         lines += [*_check_lines(alert.check_change), ""]
     if alert.resource_changes:
-        lines += [_change_line(c) for c in alert.resource_changes]
+        lines += [_change_line(c, alert.captured_at) for c in alert.resource_changes]
         lines.append("")
-    thresholds = ", ".join(f"{_number(t)}%" for t in alert.thresholds)
-    lines.append(f"Thresholds: {thresholds}; reaching the limit is always critical.")
+    thresholds = _percents(alert.thresholds)
+    overrides = "".join(f"; {name}: {_percents(own)}" for name, own in sorted(alert.resource_thresholds.items()))
+    lines.append(f"Thresholds: {thresholds}{overrides}; reaching the limit is always critical.")
     if any(c.level is not None and c.level >= LIMIT_LEVEL for c in alert.resource_changes):
         lines.append("At the limit nobody can sign: raise the license limit with Leegality or free capacity.")
     lines += ["", "-- Leegality usage monitor"]
     return "\n".join(lines)
+
+
+def _percents(thresholds: tuple[Decimal, ...]) -> str:
+    return ", ".join(f"{_number(t)}%" for t in thresholds)
 
 
 def _sms(alert: Alert) -> str:
@@ -166,6 +189,8 @@ def _sms(alert: Alert) -> str:
         usage = usage_text(change.resource)
         if change.kind is ChangeKind.RECOVERED:
             parts.append(f"{change.resource.name} {usage} recovered")
+        elif change.kind is ChangeKind.FORECAST:
+            parts.append(f"{change.resource.name} {usage} limit in {_days_text(change)}")
         elif change.level is not None:
             mark = "LIMIT" if change.level >= LIMIT_LEVEL else f">={_number(change.level)}%"
             parts.append(f"{change.resource.name} {usage} {mark}")

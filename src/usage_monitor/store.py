@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from usage_monitor.alerts import AlertState, FailureStreak, NotifiedLevel
+from usage_monitor.alerts import AlertState, FailureStreak, ForecastMark, NotifiedLevel
+from usage_monitor.forecast import Forecast, UsagePoint
 from usage_monitor.models import CheckResult, Resource
 from usage_monitor.render import OutgoingMessage, iso
 
@@ -42,8 +43,13 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def snapshot_item(result: CheckResult, captured_at: datetime, retention_days: int) -> dict[str, Any]:
-    """One snapshot row: a map per resource, status, error details, TTL."""
+def snapshot_item(
+    result: CheckResult,
+    captured_at: datetime,
+    retention_days: int,
+    forecasts: Mapping[str, Forecast] | None = None,
+) -> dict[str, Any]:
+    """One snapshot row: a map per resource (with `days_to_limit` when forecast), status, error, TTL."""
     item: dict[str, Any] = {
         "license_id": result.license_id,
         "captured_at": iso(captured_at),
@@ -54,6 +60,9 @@ def snapshot_item(result: CheckResult, captured_at: datetime, retention_days: in
     }
     for resource in result.resources:
         item[resource.name] = _resource_map(resource)
+        outlook = (forecasts or {}).get(resource.name)
+        if outlook is not None and outlook.days_to_limit is not None:
+            item[resource.name]["days_to_limit"] = outlook.days_to_limit
     if result.problems:
         item["problems"] = list(result.problems)
     if result.error is not None:
@@ -93,6 +102,10 @@ def state_to_item(license_id: str, state: AlertState, pending: OutgoingMessage |
         "resources": {
             name: {"level": mark.level, "notified_at": iso(mark.notified_at)} for name, mark in state.resources.items()
         },
+        "forecasts": {
+            name: {"days_to_limit": mark.days_to_limit, "notified_at": iso(mark.notified_at)}
+            for name, mark in state.forecasts.items()
+        },
         "failures": _without_none(
             {
                 "consecutive": failures.consecutive,
@@ -102,6 +115,8 @@ def state_to_item(license_id: str, state: AlertState, pending: OutgoingMessage |
             }
         ),
     }
+    if state.forecast_checked_at is not None:
+        item["forecast_checked_at"] = iso(state.forecast_checked_at)
     if pending is not None:
         item["pending"] = {
             "subject": pending.subject,
@@ -125,6 +140,11 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
             last_error=failures.get("last_error"),
         ),
         version=int(item.get("version", 0)),
+        forecasts={
+            name: ForecastMark(Decimal(mark["days_to_limit"]), parse_iso(mark["notified_at"]))
+            for name, mark in (item.get("forecasts") or {}).items()
+        },
+        forecast_checked_at=parse_iso(item["forecast_checked_at"]) if item.get("forecast_checked_at") else None,
     )
     pending = item.get("pending")
     return StoredState(
@@ -147,6 +167,20 @@ class DynamoStore:
         """Buffers puts into BatchWriteItem calls of 25; boto3 resends `UnprocessedItems`."""
         with self.table.batch_writer(overwrite_by_pkeys=["license_id", "captured_at"]) as batch:
             yield SnapshotWriter(batch, self.retention_days)
+
+    def history(self, license_id: str, since: datetime) -> list[dict[str, Any]]:
+        """Snapshots of one license from `since` on, oldest first (paginated Query)."""
+        from boto3.dynamodb.conditions import Key
+
+        condition = Key("license_id").eq(license_id) & Key("captured_at").gte(iso(since))
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
+        while True:
+            page = self.table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def load_states(self, license_ids: Iterable[str]) -> dict[str, StoredState]:
         """Alert state for each license that has one, read 100 keys per BatchGetItem."""
@@ -216,10 +250,26 @@ class DynamoStore:
             raise
 
 
+def usage_points(items: Iterable[Mapping[str, Any]]) -> dict[str, list[UsagePoint]]:
+    """Per resource, the (time, current, limit) points of successful snapshots, for forecasts."""
+    points: dict[str, list[UsagePoint]] = {}
+    for item in items:
+        if item.get("status") != "ok":
+            continue
+        at = parse_iso(str(item["captured_at"]))
+        for name, value in item.items():
+            if isinstance(value, Mapping) and "current" in value and name not in ("error",):
+                limit = value.get("limit")
+                points.setdefault(name, []).append(
+                    UsagePoint(at, int(value["current"]), int(limit) if limit is not None else None)
+                )
+    return points
+
+
 class SnapshotWriter:
     def __init__(self, batch: Any, retention_days: int) -> None:
         self._batch = batch
         self._retention_days = retention_days
 
-    def put(self, result: CheckResult, captured_at: datetime) -> None:
-        self._batch.put_item(Item=snapshot_item(result, captured_at, self._retention_days))
+    def put(self, result: CheckResult, captured_at: datetime, forecasts: Mapping[str, Forecast] | None = None) -> None:
+        self._batch.put_item(Item=snapshot_item(result, captured_at, self._retention_days, forecasts))

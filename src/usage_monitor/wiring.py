@@ -32,7 +32,13 @@ class Wired:
 
 def policy_from(settings: Settings) -> AlertPolicy:
     remind = timedelta(hours=settings.remind_after_hours) if settings.remind_after_hours else None
-    return AlertPolicy(settings.alert_thresholds, remind, settings.failure_alert_after_runs)
+    return AlertPolicy(
+        settings.alert_thresholds,
+        remind,
+        settings.failure_alert_after_runs,
+        settings.threshold_overrides,
+        settings.forecast_alert_days,
+    )
 
 
 def wire(settings: Settings, session: Any = None) -> Wired:
@@ -65,6 +71,8 @@ def wire(settings: Settings, session: Any = None) -> Wired:
         license_ids=settings.license_ids,
         max_concurrency=settings.max_concurrency,
         deadline_margin_seconds=settings.deadline_margin_seconds,
+        forecast_history=timedelta(days=settings.forecast_history_days),
+        forecast_interval=timedelta(hours=settings.forecast_interval_hours),
     )
     # A plain client: the resource's own client would re-serialise Powertools' typed attributes.
     dynamodb_client = session.client("dynamodb", config=aws_config)

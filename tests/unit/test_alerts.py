@@ -19,6 +19,7 @@ from usage_monitor.alerts import (
     evaluate,
     severity_of,
 )
+from usage_monitor.forecast import Forecast, ForecastStatus
 from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
 
 LICENSE = "bd82845c-897b-4022-b5f7-679905c1979b"
@@ -430,3 +431,59 @@ def test_state_changed_ignores_the_version() -> None:
 
     assert not Evaluation(AlertState(version=9), None).state_changed(before)
     assert Evaluation(AlertState(failures=FailureStreak(1, T0), version=4), None).state_changed(before)
+
+
+# --- Threshold overrides and forecast alerts -----------------------------------------------------
+
+
+def test_most_specific_threshold_override_wins() -> None:
+    from usage_monitor.settings import parse_threshold_overrides
+
+    overrides = parse_threshold_overrides("signatures=70,90; lic-1/*=50; lic-1/signatures=99")
+    policy = AlertPolicy((Decimal(80),), overrides=overrides)
+
+    assert policy.thresholds_for("lic-1", "signatures") == (Decimal(99),)
+    assert policy.thresholds_for("lic-1", "users") == (Decimal(50),)
+    assert policy.thresholds_for("lic-2", "signatures") == (Decimal(70), Decimal(90))
+    assert policy.thresholds_for("lic-2", "users") == (Decimal(80),)
+    assert policy.level_of(Resource("signatures", 75, 100), "lic-2") == Decimal(70)
+    assert policy.level_of(Resource("signatures", 75, 100), "lic-1") is None
+
+
+def _rising(days: str) -> Forecast:
+    return Forecast(ForecastStatus.RISING, days_to_limit=Decimal(days), rate_per_day=Decimal(10), points_used=5)
+
+
+def test_forecast_alert_once_then_only_when_the_date_moves_closer() -> None:
+    policy = AlertPolicy((Decimal(80),), forecast_alert_days=14)
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    result = CheckResult("lic", now, resources=(Resource("signatures", 500, 1000),))
+
+    first = evaluate(result, AlertState(), policy, now, {"signatures": _rising("10")})
+    same = evaluate(result, first.state, policy, now + timedelta(hours=1), {"signatures": _rising("9.5")})
+    closer = evaluate(result, same.state, policy, now + timedelta(hours=2), {"signatures": _rising("7")})
+    beyond = evaluate(result, closer.state, policy, now + timedelta(hours=3), {"signatures": _rising("30")})
+
+    assert first.alert is not None
+    assert first.alert.event_type is EventType.FORECAST
+    assert same.alert is None
+    assert closer.alert is not None
+    assert beyond.alert is None
+    assert beyond.state.forecasts == {}
+    assert beyond.state.forecast_checked_at == now + timedelta(hours=3)
+
+
+def test_no_forecast_alert_above_a_threshold_or_when_disabled() -> None:
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    above = CheckResult("lic", now, resources=(Resource("signatures", 900, 1000),))
+    below = CheckResult("lic", now, resources=(Resource("signatures", 500, 1000),))
+    outlook = {"signatures": _rising("3")}
+
+    crossing = evaluate(above, AlertState(), AlertPolicy((Decimal(80),)), now, outlook)
+    disabled = evaluate(below, AlertState(), AlertPolicy((Decimal(80),), forecast_alert_days=0), now, outlook)
+
+    assert crossing.alert is not None
+    assert crossing.alert.event_type is EventType.THRESHOLD_CROSSED
+    assert [c.kind for c in crossing.alert.resource_changes] == [ChangeKind.CROSSED]
+    assert crossing.alert.resource_changes[0].forecast == outlook["signatures"]
+    assert disabled.alert is None

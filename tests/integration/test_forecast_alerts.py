@@ -1,0 +1,91 @@
+"""Forecasts and threshold overrides through the real handler, over runs spread across days."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from local.simulator import usage_of
+from tests.integration.conftest import Harness, add_licenses
+
+START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
+
+
+def at(hours: float) -> str:
+    return (START + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_with_usage(harness: Harness, license_id: str, series: list[tuple[float, int]], limit: int = 1000) -> None:
+    for hours, current in series:
+        harness.simulator.licenses[license_id].usage = usage_of(signatures=(current, limit))
+        harness.invoke(time=at(hours))
+
+
+def test_steady_growth_raises_one_forecast_alert_before_any_threshold(harness: Harness) -> None:
+    add_licenses(harness, {"grow": usage_of(signatures=(500, 1000))})
+    harness.configure(ALERT_THRESHOLDS="80,95", FORECAST_INTERVAL_HOURS="1", FORECAST_ALERT_DAYS="14")
+
+    # 100 signatures a day: 500, 550, 600 (3 points over a day), then 650.
+    run_with_usage(harness, "grow", [(0, 500), (12, 550), (24, 600), (36, 650)])
+
+    (alert,) = harness.alerts()
+    assert alert.attributes == {"event_type": "forecast", "severity": "warning", "license_id": "grow"}
+    assert "signatures: 600/1000 (60.0%): below every threshold" in alert.email
+    assert "the limit is reached in about 4 days (around 25 Nov)" in alert.email
+    assert "limit in ~4 days" in alert.sms
+    # The snapshot carries the forecast, so the history can be charted.
+    assert harness.snapshot("grow", at(24))["signatures"]["days_to_limit"] == Decimal("4.0")
+    assert harness.snapshot("grow", at(36))["signatures"]["days_to_limit"] == Decimal("3.5")
+    assert "days_to_limit" not in harness.snapshot("grow", at(0))["signatures"]  # one point: no forecast
+
+
+def test_threshold_alert_states_the_forecast_in_plain_words(harness: Harness) -> None:
+    add_licenses(harness, {"grow": usage_of(signatures=(700, 1000))})
+    harness.configure(ALERT_THRESHOLDS="80", FORECAST_ALERT_DAYS="0")  # forecast alerts off, text on
+
+    run_with_usage(harness, "grow", [(0, 700), (12, 750), (24, 800)])
+
+    (alert,) = harness.alerts()
+    assert alert.attributes["event_type"] == "threshold_crossed"
+    assert (
+        "signatures: 800/1000 (80.0%): reached the 80% threshold (warning); at the current rate (about 100 a day) "
+        "the limit is reached in about 2 days (around 23 Nov)" in alert.email
+    )
+
+
+def test_flat_usage_is_said_to_be_flat_and_too_little_history_is_named(harness: Harness) -> None:
+    add_licenses(harness, {"flat": usage_of(signatures=(900, 1000)), "new": usage_of(signatures=(900, 1000))})
+    harness.configure(ALERT_THRESHOLDS="95", FORECAST_INTERVAL_HOURS="1")
+    for hours in (0, 12, 24):
+        harness.simulator.licenses["flat"].usage = usage_of(signatures=(900, 1000))
+        harness.invoke(time=at(hours))
+    assert harness.alerts() == []
+
+    harness.simulator.licenses["flat"].usage = usage_of(signatures=(960, 1000))
+    harness.invoke(time=at(36))
+    harness.simulator.add_license("fresh", "tok-fresh-SECRET", usage_of(signatures=(990, 1000)))
+    harness.set_secret({"flat": "tok-flat-SECRET", "new": "tok-new-SECRET", "fresh": "tok-fresh-SECRET"})
+    harness.invoke(time=at(48))
+
+    by_license = {a.attributes["license_id"]: a for a in harness.alerts()}
+    assert "the limit is reached in" in by_license["flat"].email  # 900 → 960 is growth
+    assert "not enough history for a forecast yet (1 point since the last reset; 3 needed)" in by_license["fresh"].email
+
+
+def test_threshold_overrides_per_resource_and_per_license(harness: Harness) -> None:
+    add_licenses(
+        harness,
+        {
+            "lic-a": usage_of(signatures=(600, 1000), users=(90, 100)),
+            "lic-b": usage_of(signatures=(10, 1000), users=(90, 100)),
+        },
+    )
+    harness.configure(ALERT_THRESHOLDS="80", ALERT_THRESHOLD_OVERRIDES="signatures=50,90; lic-b/users=95")
+
+    harness.invoke(time=at(0))
+
+    alerts = {a.attributes["license_id"]: a for a in harness.alerts()}
+    assert set(alerts) == {"lic-a"}  # lic-b's users (90%) sit below its own 95%
+    assert "signatures: 600/1000 (60.0%): reached the 50% threshold" in alerts["lic-a"].email
+    assert "users: 90/100 (90.0%): reached the 80% threshold" in alerts["lic-a"].email
+    assert "Thresholds: 80%; signatures: 50%, 90%" in alerts["lic-a"].email
