@@ -116,6 +116,8 @@ class AlertState:
     version: int = 0
     forecasts: Mapping[str, ForecastMark] = field(default_factory=dict)
     forecast_checked_at: datetime | None = None
+    # Mutes: resource name (or "*" for the whole license) → muted until.
+    silences: Mapping[str, datetime] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
@@ -303,3 +305,31 @@ def _classify(changes: tuple[ResourceChange, ...], check_change: CheckChange | N
     if any(c.kind is ChangeKind.FORECAST for c in changes):
         return EventType.FORECAST, Severity.WARNING
     return EventType.RECOVERED, Severity.WARNING
+
+
+WHOLE_LICENSE = "*"
+
+
+def active_silences(silences: Mapping[str, datetime], now: datetime) -> frozenset[str]:
+    """Mutes still in force: an expired one stops applying at once, whether or not TTL removed it."""
+    return frozenset(target for target, until in silences.items() if until > now)
+
+
+def apply_silences(alert: Alert, silences: Mapping[str, datetime], now: datetime) -> Alert | None:
+    """The alert minus what is muted, or None when nothing is left to send.
+
+    Only publishing is muted: the caller still stores the evaluated state, so a muted crossing is
+    remembered (no replay after unmuting, reminders and recovery notices continue).
+    """
+    muted = active_silences(silences, now)
+    if not muted:
+        return alert
+    if WHOLE_LICENSE in muted:
+        return None
+    changes = tuple(c for c in alert.resource_changes if c.resource.name not in muted)
+    if changes == alert.resource_changes:
+        return alert
+    if not changes and alert.check_change is None:
+        return None
+    event_type, severity = _classify(changes, alert.check_change)
+    return replace(alert, resource_changes=changes, event_type=event_type, severity=severity)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from usage_monitor.alerts import Alert, AlertPolicy, AlertState, ChangeKind, evaluate
+from usage_monitor.alerts import Alert, AlertPolicy, AlertState, ChangeKind, apply_silences, evaluate
 from usage_monitor.errors import ConfigError, SecretUnavailable
 from usage_monitor.events import RunRequest
 from usage_monitor.forecast import Forecast, UsagePoint, forecast
@@ -272,13 +272,18 @@ class Monitor:
         if stored.pending is not None:
             published += self._deliver_pending(license_id, stored.pending, state.version)
         evaluation = evaluate(result, state, self.policy, captured_at, forecasts)
+        # Expired mutes are dropped from the state as it is saved anyway; live ones only hold back publishing.
+        after = replace(evaluation.state, silences={t: u for t, u in state.silences.items() if u > captured_at})
+        alert = apply_silences(evaluation.alert, state.silences, captured_at) if evaluation.alert else None
+        if evaluation.alert is not None and alert is None:
+            logger.info("alert muted", extra={"license_id": license_id, "event_type": evaluation.alert.event_type})
         try:
-            if evaluation.alert is None:
-                if evaluation.state_changed(state):
-                    self.store.save_state(license_id, evaluation.state, state.version)
+            if alert is None:
+                if after != state:
+                    self.store.save_state(license_id, after, state.version)
                 return published
-            message = render(evaluation.alert).outgoing()
-            claimed = self.store.save_state(license_id, evaluation.state, state.version, pending=message)
+            message = render(alert).outgoing()
+            claimed = self.store.save_state(license_id, after, state.version, pending=message)
         except StateConflict:
             logger.warning(
                 "alert state changed by another run; leaving this license to it",
@@ -300,8 +305,8 @@ class Monitor:
             "alert published",
             extra={
                 "license_id": license_id,
-                "event_type": evaluation.alert.event_type.value,
-                "severity": evaluation.alert.severity.value,
+                "event_type": alert.event_type.value,
+                "severity": alert.severity.value,
                 "message_id": message_id,
             },
         )
