@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -22,7 +21,7 @@ from usage_monitor.events import RunRequest
 from usage_monitor.forecast import Forecast, UsagePoint, forecast
 from usage_monitor.models import RUN_SCOPE, CheckError, CheckResult, FailureKind
 from usage_monitor.notify import PublishFailed
-from usage_monitor.observability import emit_fleet_usage, logger, metrics
+from usage_monitor.observability import FleetMetrics, logger, metrics
 from usage_monitor.render import OutgoingMessage, iso, render, usage_text
 from usage_monitor.store import DynamoStore, StateConflict, StoredState, usage_points
 from usage_monitor.tokens import TokenBook, TokenSource
@@ -77,6 +76,7 @@ class Monitor:
         forecast_history: timedelta = timedelta(days=14),
         forecast_interval: timedelta = timedelta(hours=24),
         forecasts_per_run: int = FORECASTS_PER_RUN,
+        metrics_top_licenses: int = 3,
     ) -> None:
         self.tokens = tokens
         self.client = client
@@ -89,6 +89,7 @@ class Monitor:
         self.forecast_history = forecast_history
         self.forecast_interval = forecast_interval
         self.forecasts_per_run = forecasts_per_run
+        self.metrics_top_licenses = metrics_top_licenses
 
     def run(self, request: RunRequest, remaining_seconds: RemainingSeconds | None = None) -> RunSummary:
         summary = RunSummary(captured_at=iso(request.captured_at), forecasts_left=self.forecasts_per_run)
@@ -99,20 +100,20 @@ class Monitor:
             self._alert_run_failed(exc, request.captured_at, summary)
             raise
         states = self.store.load_states((*license_ids, RUN_SCOPE))
-        usage_max: dict[str, Decimal] = {}
+        fleet = FleetMetrics(top_licenses=self.metrics_top_licenses)
         with self.store.snapshot_writer() as snapshots:
             for result in self._check_all(license_ids, book, remaining_seconds):
                 stored = states.get(result.license_id, StoredState(AlertState()))
                 forecasts = self._forecasts_for(result, stored.state, request.captured_at, summary)
                 snapshots.put(result, request.captured_at, forecasts)
-                self._record(result, summary, usage_max)
-                summary.alerts += self._notify(result, stored, request.captured_at, summary, forecasts)
+                self._record(result, summary, fleet, forecasts)
+                summary.alerts += self._notify(result, stored, request.captured_at, summary, forecasts, fleet)
         # The run as a whole worked: a notified run failure gets its `recovered` notice.
         run_state = states.get(RUN_SCOPE, StoredState(AlertState()))
         summary.alerts += self._notify(
-            CheckResult(RUN_SCOPE, request.captured_at), run_state, request.captured_at, summary
+            CheckResult(RUN_SCOPE, request.captured_at), run_state, request.captured_at, summary, None, fleet
         )
-        self._emit_run_metrics(summary, usage_max)
+        self._emit_run_metrics(summary, fleet)
         logger.info("run finished", extra={**summary.to_dict(), "publish_failures": summary.publish_failures})
         return summary
 
@@ -198,7 +199,13 @@ class Monitor:
             logger.exception("unexpected error while checking", extra={"license_id": license_id})
             return _failure(license_id, FailureKind.HTTP_ERROR, f"internal error ({type(exc).__name__})")
 
-    def _record(self, result: CheckResult, summary: RunSummary, usage_max: dict[str, Decimal]) -> None:
+    def _record(
+        self,
+        result: CheckResult,
+        summary: RunSummary,
+        fleet: FleetMetrics,
+        forecasts: dict[str, Forecast] | None,
+    ) -> None:
         summary.checked += 1
         if result.error is not None:
             summary.failed.append(result.license_id)
@@ -214,9 +221,12 @@ class Monitor:
                 },
             )
             return
-        for resource in result.resources:
-            if resource.percent is not None:
-                usage_max[resource.name] = max(usage_max.get(resource.name, resource.percent), resource.percent)
+        fleet.observe_usage(
+            result.license_id, {r.name: float(r.percent) for r in result.resources if r.percent is not None}
+        )
+        for name, outlook in (forecasts or {}).items():
+            if outlook.days_to_limit is not None:
+                fleet.observe_days_to_limit(name, float(outlook.days_to_limit))
         problems = [p for r in result.resources for p in r.problems] + list(result.problems)
         log = logger.warning if problems else logger.info
         log(
@@ -264,6 +274,7 @@ class Monitor:
         captured_at: datetime,
         summary: RunSummary,
         forecasts: dict[str, Forecast] | None = None,
+        fleet: FleetMetrics | None = None,
     ) -> int:
         """Claim the transition in DynamoDB, publish, then confirm; returns alerts published."""
         license_id = result.license_id
@@ -310,7 +321,8 @@ class Monitor:
                 "message_id": message_id,
             },
         )
-        metrics.add_metric(name="AlertsPublished", unit=MetricUnit.Count, value=1)
+        if fleet is not None:
+            fleet.alerts_by_type[alert.event_type.value] += 1
         return published + 1
 
     def _deliver_pending(self, license_id: str, pending: OutgoingMessage, version: int) -> int:
@@ -336,11 +348,12 @@ class Monitor:
         except StateConflict:
             logger.warning("alert state changed before confirmation", extra={"license_id": license_id})
 
-    def _emit_run_metrics(self, summary: RunSummary, usage_max: dict[str, Decimal]) -> None:
+    def _emit_run_metrics(self, summary: RunSummary, fleet: FleetMetrics) -> None:
         metrics.add_metric(name="ChecksSucceeded", unit=MetricUnit.Count, value=summary.checked - len(summary.failed))
         metrics.add_metric(name="ChecksFailed", unit=MetricUnit.Count, value=len(summary.failed))
+        metrics.add_metric(name="AlertsPublishedTotal", unit=MetricUnit.Count, value=summary.alerts)
         metrics.add_metric(name="AlertPublishFailures", unit=MetricUnit.Count, value=summary.publish_failures)
-        emit_fleet_usage({name: float(percent) for name, percent in usage_max.items()})
+        fleet.emit()
 
 
 def _will_alert_on_thresholds(alert: Alert | None) -> bool:

@@ -6,7 +6,10 @@ handler's import, the CLI and the tests should not pay for.
 
 from __future__ import annotations
 
+import heapq
 import os
+from collections import Counter
+from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -30,14 +33,50 @@ def get_tracer() -> Tracer:
     return Tracer(service=SERVICE)
 
 
-def emit_fleet_usage(highest_percent: dict[str, float]) -> None:
-    """The fleet's highest usage per resource: one metric per resource, whatever the license count.
+@dataclass
+class FleetMetrics:
+    """What one run publishes as EMF metrics, with a count that does not grow with the fleet.
 
-    A separate EMF document per resource, because `resource` is a dimension the run's other
-    metrics must not carry.
+    Per resource: the fleet's highest usage percent and shortest days-to-limit. Per license: usage
+    percent for the `top_licenses` fullest licenses only. Alerts published, by event type.
     """
-    for resource, percent in sorted(highest_percent.items()):
-        usage = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
-        usage.add_dimension(name="resource", value=resource)
-        usage.add_metric(name="UsagePercentMax", unit=MetricUnit.Percent, value=percent)
-        usage.flush_metrics()
+
+    top_licenses: int = 3
+    usage_max: dict[str, float] = field(default_factory=dict)
+    days_min: dict[str, float] = field(default_factory=dict)
+    alerts_by_type: Counter[str] = field(default_factory=Counter)
+    _fullest: list[tuple[float, str, dict[str, float]]] = field(default_factory=list)
+
+    def observe_usage(self, license_id: str, percents: dict[str, float]) -> None:
+        for resource, percent in percents.items():
+            self.usage_max[resource] = max(self.usage_max.get(resource, percent), percent)
+        if percents and self.top_licenses:
+            entry = (max(percents.values()), license_id, percents)
+            # A min-heap of the K fullest licenses: memory stays K entries whatever the fleet size.
+            if len(self._fullest) < self.top_licenses:
+                heapq.heappush(self._fullest, entry)
+            elif entry[0] > self._fullest[0][0]:
+                heapq.heapreplace(self._fullest, entry)
+
+    def observe_days_to_limit(self, resource: str, days: float) -> None:
+        self.days_min[resource] = min(self.days_min.get(resource, days), days)
+
+    def emit(self) -> None:
+        for resource, percent in sorted(self.usage_max.items()):
+            _single("UsagePercentMax", MetricUnit.Percent, percent, resource=resource)
+        for resource, days in sorted(self.days_min.items()):
+            _single("DaysToLimitMin", MetricUnit.Count, days, resource=resource)
+        for event_type, count in sorted(self.alerts_by_type.items()):
+            _single("AlertsPublished", MetricUnit.Count, count, event_type=event_type)
+        for _, license_id, percents in sorted(self._fullest, reverse=True):
+            for resource, percent in sorted(percents.items()):
+                _single("UsagePercent", MetricUnit.Percent, percent, license_id=license_id, resource=resource)
+
+
+def _single(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
+    """One EMF document per dimension set, since the run's other metrics must not carry these."""
+    document = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
+    for key, dimension in dimensions.items():
+        document.add_dimension(name=key, value=dimension)
+    document.add_metric(name=name, unit=unit, value=value)
+    document.flush_metrics()

@@ -45,6 +45,7 @@ class Settings:
     license_list_s3_uri: str | None = None
     fanout_queue_url: str | None = None
     fanout_chunk_size: int = 500
+    metrics_top_licenses: int = 3
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -76,6 +77,7 @@ class Settings:
             license_list_s3_uri=_s3_uri(env.get("LICENSE_LIST_S3_URI", "").strip()),
             fanout_queue_url=env.get("FANOUT_QUEUE_URL", "").strip() or None,
             fanout_chunk_size=_int(env, "FANOUT_CHUNK_SIZE", 500, minimum=1, maximum=5000),
+            metrics_top_licenses=_int(env, "METRICS_TOP_LICENSES", 3, minimum=0, maximum=50),
         )
 
 
