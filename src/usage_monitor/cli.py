@@ -581,6 +581,146 @@ def _import_demo() -> Any | None:
         return None
 
 
+# --- mute, unmute, mutes ---
+
+DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30m`, `12h`, `7d`, `2w`: how long a mute lasts."""
+    unit = text[-1:].lower()
+    if unit not in DURATION_UNITS or not text[:-1].isdigit() or int(text[:-1]) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 30m, 12h, 7d or 2w")
+    return timedelta(seconds=int(text[:-1]) * DURATION_UNITS[unit])
+
+
+def _table_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--table", help="the monitor's DynamoDB table (default: SNAPSHOT_TABLE)")
+
+
+def _table(args: argparse.Namespace) -> tuple[Any, str]:
+    name = args.table or _env("SNAPSHOT_TABLE")
+    if not name:
+        raise CliError("no table: pass --table NAME or set SNAPSHOT_TABLE (the stack output SnapshotTableName)")
+    session = aws_session(args)
+    return session.resource("dynamodb", config=aws_config()).Table(name), session.region_name
+
+
+def _add_mute(commands: Any) -> None:
+    parser = commands.add_parser(
+        "mute",
+        parents=[aws_options()],
+        help="silence a license, or one resource of it, for a while",
+        description="Silence alerts for a license (or one of its resources) until the mute expires. Usage is\n"
+        "still checked and stored, so unmuting replays nothing and loses no active crossing.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("license_id", metavar="LICENSE_ID")
+    parser.add_argument("resource", metavar="RESOURCE", nargs="?", help="e.g. signatures (default: all)")
+    parser.add_argument("--for", dest="duration", type=parse_duration, required=True, help="e.g. 12h, 7d, 2w")
+    _table_option(parser)
+    parser.set_defaults(handler=run_mute)
+
+
+def run_mute(args: argparse.Namespace) -> int:
+    from usage_monitor.silences import mute
+
+    license_id = validate_license_id(args.license_id, "LICENSE_ID")
+    table, region = _table(args)
+    until = (datetime.now(UTC) + args.duration).replace(microsecond=0)
+    with aws_errors(region, f"table {table.name}"):
+        done = mute(table, license_id, args.resource, until)
+    what = f"{done.target} of {license_id}" if done.target != "*" else license_id
+    print(f"Muted {what} until {iso(done.until)}.")
+    return EXIT_OK
+
+
+def _add_unmute(commands: Any) -> None:
+    parser = commands.add_parser(
+        "unmute", parents=[aws_options()], help="end a mute before it expires", epilog=EXIT_CODES
+    )
+    parser.add_argument("license_id", metavar="LICENSE_ID")
+    parser.add_argument("resource", metavar="RESOURCE", nargs="?")
+    _table_option(parser)
+    parser.set_defaults(handler=run_unmute)
+
+
+def run_unmute(args: argparse.Namespace) -> int:
+    from usage_monitor.silences import unmute
+
+    license_id = validate_license_id(args.license_id, "LICENSE_ID")
+    table, region = _table(args)
+    with aws_errors(region, f"table {table.name}"):
+        removed = unmute(table, license_id, args.resource)
+    what = f"{args.resource} of {license_id}" if args.resource else license_id
+    if not removed:
+        raise CliError(f"{what} was not muted")
+    print(f"Unmuted {what}.")
+    return EXIT_OK
+
+
+def _add_mutes(commands: Any) -> None:
+    parser = commands.add_parser("mutes", parents=[aws_options()], help="list the mutes in force", epilog=EXIT_CODES)
+    _table_option(parser)
+    parser.set_defaults(handler=run_mutes)
+
+
+def run_mutes(args: argparse.Namespace) -> int:
+    from usage_monitor.silences import list_mutes
+
+    table, region = _table(args)
+    now = datetime.now(UTC)
+    with aws_errors(region, f"table {table.name}"):
+        mutes = list_mutes(table, now)
+    if not mutes:
+        print("No mutes in force.")
+        return EXIT_OK
+    print(f"{'LICENSE':<40} {'RESOURCE':<14} UNTIL")
+    for item in mutes:
+        target = "(all)" if item.target == "*" else item.target
+        print(f"{item.license_id:<40} {target:<14} {iso(item.until)}")
+    return EXIT_OK
+
+
+# --- test-alert ---
+
+
+def _add_test_alert(commands: Any) -> None:
+    parser = commands.add_parser(
+        "test-alert",
+        parents=[aws_options()],
+        help="publish a clearly marked sample alert, to verify email and SMS subscriptions",
+        description="Publish a sample alert through the real topic (severity critical, so SMS subscribers\n"
+        "filtered to critical alerts get it too; event_type 'test').",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--topic-arn", help="the alert topic (default: ALERT_TOPIC_ARN; stack output AlertTopicArn)")
+    parser.set_defaults(handler=run_test_alert)
+
+
+def run_test_alert(args: argparse.Namespace) -> int:
+    from usage_monitor.notify import PublishFailed, SnsNotifier
+    from usage_monitor.render import render_test_alert
+
+    topic_arn = args.topic_arn or _env("ALERT_TOPIC_ARN")
+    if not topic_arn:
+        raise CliError("no topic: pass --topic-arn ARN or set ALERT_TOPIC_ARN (the stack output AlertTopicArn)")
+    session = aws_session(args)
+    notifier = SnsNotifier(topic_arn, session.client("sns", config=aws_config()))
+    with aws_errors(session.region_name, f"topic {topic_arn}"):
+        try:
+            message_id = notifier.publish(render_test_alert(datetime.now(UTC)).outgoing())
+        except PublishFailed as exc:
+            cause = exc.__cause__
+            if cause is not None:
+                raise cause from None
+            raise CliError(str(exc)) from None
+    print(f"Test alert published to {topic_arn} (message {message_id}); check the email inbox and phone.")
+    return EXIT_OK
+
+
 # --- helpers ---
 
 
@@ -602,5 +742,13 @@ def _silence_stdout() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-COMMANDS: list[Callable[[Any], None]] = [_add_check, _add_history, _add_demo]
-"""Registrars, in `--help` order; `mute`, `unmute`, `mutes` and `test-alert` go here."""
+COMMANDS: list[Callable[[Any], None]] = [
+    _add_check,
+    _add_history,
+    _add_mute,
+    _add_unmute,
+    _add_mutes,
+    _add_test_alert,
+    _add_demo,
+]
+"""Registrars, in `--help` order."""

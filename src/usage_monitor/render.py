@@ -206,3 +206,30 @@ def _ascii(text: str) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 3, 0)] + "..."
+
+
+TEST_EVENT_TYPE = "test"
+
+
+def render_test_alert(now: datetime) -> RenderedAlert:
+    """A sample alert, marked as a test everywhere a person could see it."""
+    email = "\n".join(
+        [
+            "Leegality license usage: TEST ALERT (nothing is wrong)",
+            "",
+            f"Sent:  {iso(now)} (UTC) by `usage-monitor test-alert`",
+            "",
+            "If you are reading this, your email subscription to the usage monitor's alerts works.",
+            "A real alert looks like this:",
+            "- signatures: 8620/10000 (86.2%): reached the 80% threshold (warning)",
+            "",
+            "-- Leegality usage monitor",
+        ]
+    )
+    return RenderedAlert(
+        subject="[TEST] Leegality usage monitor: test alert, nothing is wrong",
+        default=email,
+        email=email,
+        sms="Leegality usage monitor TEST alert: your SMS subscription works. Nothing is wrong.",
+        attributes={"event_type": TEST_EVENT_TYPE, "severity": "critical", "license_id": "test"},
+    )
