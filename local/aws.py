@@ -148,3 +148,49 @@ class FakeContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000)
+
+
+def put_license_list(session: Any, text: str, *, bucket: str = "fleet-config", key: str = "licenses.txt") -> str:
+    """An S3 license list (creating the bucket if needed); returns its `s3://bucket/key` URI."""
+    s3 = session.client("s3", region_name=REGION)
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
+    return f"s3://{bucket}/{key}"
+
+
+def create_work_queue(session: Any, name: str = "usage-monitor-work") -> str:
+    """The fan-out work queue (template.yaml's WorkQueue); returns its URL."""
+    url: str = session.client("sqs", region_name=REGION).create_queue(QueueName=name)["QueueUrl"]
+    return url
+
+
+def lambda_sqs_event(session: Any, queue_url: str) -> dict[str, Any]:
+    """Receive every visible message and wrap them as Lambda's SQS event source mapping delivers them.
+
+    The messages stay in the queue (invisible for its visibility timeout), as they would while a worker runs.
+    """
+    sqs = session.client("sqs", region_name=REGION)
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    records: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            return {"Records": records}
+        for message in messages:
+            records.append(
+                {
+                    "messageId": message["MessageId"],
+                    "receiptHandle": message["ReceiptHandle"],
+                    "body": message["Body"],
+                    "attributes": message.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": message["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": queue_arn,
+                    "awsRegion": REGION,
+                }
+            )

@@ -1,4 +1,8 @@
-"""Lambda entry point: wire settings, AWS clients and the monitor, then run one check."""
+"""Lambda entry points: wire settings, AWS clients and the monitor, then run one check.
+
+`lambda_handler` is the scheduled function (a run, or with fan-out on, a dispatch of chunks to SQS);
+`worker_handler` is the fan-out worker, fed those chunks by an SQS event source mapping.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +40,18 @@ def _run(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
         context=context,
     )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def worker_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """SQS batch of work chunks → `{"batchItemFailures": [...]}` naming the chunks to retry."""
+    traced: Callable[[Mapping[str, Any], LambdaContext], dict[str, Any]] = get_tracer().capture_lambda_handler(_work)
+    return traced(event, context)
+
+
+def _work(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return _wire(Settings.from_env(os.environ)).process_batch(event, context)
 
 
 def _wire(settings: Settings) -> Wired:

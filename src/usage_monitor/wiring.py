@@ -1,26 +1,40 @@
-"""Build the real adapters from `Settings`: boto3 clients, the HTTP client, idempotency."""
+"""Build the real adapters from `Settings`: boto3 clients, the HTTP client, idempotency, the run modes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aws_lambda_powertools.metrics import MetricUnit
 
 from usage_monitor.alerts import AlertPolicy
+from usage_monitor.errors import MonitorError
 from usage_monitor.events import RunRequest
+from usage_monitor.fanout import Chunk, SqsDispatcher, parse_chunk, plan_chunks
 from usage_monitor.leegality import LeegalityClient, default_retry
-from usage_monitor.monitor import Monitor, RemainingSeconds
+from usage_monitor.licenses import LicenseListSource, combine, resolve_license_ids
+from usage_monitor.monitor import Monitor, RemainingSeconds, RunSummary
 from usage_monitor.notify import SnsNotifier
+from usage_monitor.observability import logger, metrics
+from usage_monitor.render import iso
 from usage_monitor.settings import Settings
 from usage_monitor.store import DynamoStore
 from usage_monitor.throttle import RequestThrottle
 from usage_monitor.tokens import TokenSource, powertools_secret_fetcher
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 IDEMPOTENCY_PARTITION = "idempotency#usage-monitor"
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600  # Longer than Lambda's async retries (up to 6 h) and Scheduler's.
 
+_T = TypeVar("_T")
 RunOnce = Callable[..., dict[str, Any]]
+ProcessBatch = Callable[[Mapping[str, Any], Any], dict[str, Any]]
+"""(SQS event, Lambda context) → the partial batch response `{"batchItemFailures": [...]}`."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,7 @@ class Wired:
     settings: Settings
     monitor: Monitor
     run_once: RunOnce
+    process_batch: ProcessBatch
 
 
 def policy_from(settings: Settings) -> AlertPolicy:
@@ -73,25 +88,120 @@ def wire(settings: Settings, session: Any = None) -> Wired:
         deadline_margin_seconds=settings.deadline_margin_seconds,
         forecast_history=timedelta(days=settings.forecast_history_days),
         forecast_interval=timedelta(hours=settings.forecast_interval_hours),
+        metrics_top_licenses=settings.metrics_top_licenses,
     )
+    # Optional adapters: their clients exist only when their setting is set.
+    license_list = (
+        LicenseListSource(
+            settings.license_list_s3_uri,
+            session.client("s3", config=aws_config),
+            max_age_seconds=settings.secret_cache_seconds,
+        )
+        if settings.license_list_s3_uri
+        else None
+    )
+    dispatcher = (
+        SqsDispatcher(settings.fanout_queue_url, session.client("sqs", config=aws_config))
+        if settings.fanout_queue_url
+        else None
+    )
+    scheduled = ScheduledRun(settings, monitor, license_list, dispatcher)
     # A plain client: the resource's own client would re-serialise Powertools' typed attributes.
     dynamodb_client = session.client("dynamodb", config=aws_config)
-    return Wired(settings, monitor, idempotent_run(settings, monitor, dynamodb_client))
-
-
-def idempotent_run(settings: Settings, monitor: Monitor, dynamodb_client: Any) -> RunOnce:
-    """A redelivered scheduled event (same `id` and `time`) returns the first run's summary.
-
-    Records live in the snapshot table under their own partition key, so the function still writes
-    exactly one table; manual runs carry neither field and are never deduplicated.
-    """
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
+    return Wired(
+        settings,
+        monitor,
+        idempotent_run(settings, scheduled, dynamodb_client),
+        chunk_worker(settings, monitor, dynamodb_client),
     )
 
-    persistence = DynamoDBPersistenceLayer(
+
+class ScheduledRun:
+    """One invocation of the scheduled function: check the licenses here, or dispatch them to workers.
+
+    Monitor takes its static license IDs once, at construction, and resolves the rest per run from the
+    `RunRequest` (`request.license_ids or LICENSE_IDS or the secret's licenses`). Rather than teach it a
+    third source, the S3 list is read here, per run (cached like the secret, revalidated by ETag), and
+    `LICENSE_IDS` + the list goes into `RunRequest.license_ids` when the event names no licenses. When both
+    are empty, `license_ids` stays None so Monitor falls back to the secret's licenses as before.
+
+    With `FANOUT_QUEUE_URL` set, runs are dispatched as chunks to SQS instead (see `fanout`), except a
+    manual run whose override fits in one chunk, which is checked in place so its caller sees the result.
+
+    A license list or dispatch failure fails the run, after the same run-level `check_failed` alert
+    Monitor sends for an unreadable secret.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        monitor: Monitor,
+        license_list: LicenseListSource | None,
+        dispatcher: SqsDispatcher | None,
+    ) -> None:
+        self.settings = settings
+        self.monitor = monitor
+        self.license_list = license_list
+        self.dispatcher = dispatcher
+
+    def __call__(self, request: RunRequest, remaining_seconds: RemainingSeconds) -> dict[str, Any]:
+        override = request.license_ids
+        if self.dispatcher is not None and not (override and len(override) <= self.settings.fanout_chunk_size):
+            return self.dispatch(request, self.dispatcher)
+        if override is None and self.license_list is not None:
+            listed = self._guarded(request, self.license_list.load)
+            request = replace(request, license_ids=combine(self.settings.license_ids, listed) or None)
+        return self.monitor.run(request, remaining_seconds).to_dict()
+
+    def dispatch(self, request: RunRequest, dispatcher: SqsDispatcher) -> dict[str, Any]:
+        def plan() -> list[Chunk]:
+            use_list = self.license_list is not None and not request.license_ids
+            ids = resolve_license_ids(
+                request.license_ids,
+                self.settings.license_ids,
+                self.license_list.load() if use_list and self.license_list is not None else (),
+                named=lambda: self.monitor.tokens.load().named_licenses,
+            )
+            # A manual run has no scheduler execution id; the chunks still need one for idempotency.
+            run_id = request.run_id or f"manual-{uuid.uuid4()}"
+            return plan_chunks(request.captured_at, run_id, ids, self.settings.fanout_chunk_size)
+
+        chunks = self._guarded(request, plan)
+        calls = self._guarded(request, lambda: dispatcher.send(chunks))
+        dispatched = sum(len(c.license_ids) for c in chunks)
+        metrics.add_metric(name="LicensesDispatched", unit=MetricUnit.Count, value=dispatched)
+        summary = {
+            "captured_at": iso(request.captured_at),
+            "checked": 0,
+            "failed": [],
+            "alerts": 0,
+            "dispatched": dispatched,
+            "chunks": len(chunks),
+        }
+        logger.info("run dispatched", extra={**summary, "send_message_batch_calls": calls})
+        return summary
+
+    def _guarded(self, request: RunRequest, step: Callable[[], _T]) -> _T:
+        try:
+            return step()
+        except MonitorError as exc:  # ConfigError, SecretUnavailable, LicenseListUnavailable, DispatchFailed
+            alert_run_failed(self.monitor, exc, request.captured_at)
+            raise
+
+
+def alert_run_failed(monitor: Monitor, exc: Exception, captured_at: datetime) -> None:
+    """Monitor's own run-failure alert (license `*`, sent once, `recovered` after the next good run).
+
+    Monitor only sends it for failures inside `run`; the license list and the dispatch happen before.
+    """
+    monitor._alert_run_failed(exc, captured_at, RunSummary(captured_at=iso(captured_at)))
+
+
+def _persistence(settings: Settings, dynamodb_client: Any) -> Any:
+    """Idempotency records live in the snapshot table under their own partition key."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(
         table_name=settings.snapshot_table,
         key_attr="license_id",
         sort_key_attr="captured_at",
@@ -99,15 +209,27 @@ def idempotent_run(settings: Settings, monitor: Monitor, dynamodb_client: Any) -
         expiry_attr="expires_at",
         boto3_client=dynamodb_client,
     )
+
+
+def idempotent_run(
+    settings: Settings, action: Callable[[RunRequest, RemainingSeconds], dict[str, Any]], dynamodb_client: Any
+) -> RunOnce:
+    """A redelivered scheduled event (same `id` and `time`) returns the first run's summary.
+
+    The whole action is covered, license list and dispatch included: a redelivered event neither
+    checks nor dispatches anything twice. Manual runs carry neither field and are never deduplicated.
+    """
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
     config = IdempotencyConfig(event_key_jmespath="[id, time]", expires_after_seconds=IDEMPOTENCY_TTL_SECONDS)
 
     @idempotent_function(  # type: ignore[untyped-decorator]
-        data_keyword_argument="event", persistence_store=persistence, config=config
+        data_keyword_argument="event", persistence_store=_persistence(settings, dynamodb_client), config=config
     )
     def run_once(
         *, event: dict[str, Any], request: RunRequest, remaining_seconds: RemainingSeconds, context: Any = None
     ) -> dict[str, Any]:
-        return monitor.run(request, remaining_seconds).to_dict()
+        return action(request, remaining_seconds)
 
     def call(**kwargs: Any) -> dict[str, Any]:
         context = kwargs.get("context")
@@ -117,3 +239,67 @@ def idempotent_run(settings: Settings, monitor: Monitor, dynamodb_client: Any) -
         return summary
 
     return call
+
+
+def chunk_worker(settings: Settings, monitor: Monitor, dynamodb_client: Any) -> ProcessBatch:
+    """The SQS worker: each record is one chunk, run by the ordinary `Monitor.run`.
+
+    Powertools batch processing reports a failed record (bad body, unreadable secret, ...) in
+    `batchItemFailures`, so SQS retries that chunk alone; after 3 receives it lands in the dead-letter
+    queue. A redelivered chunk (run_id, captured_at, chunk) that already succeeded returns its stored
+    summary without checking again; snapshots are keyed by `captured_at` and alert writes are conditional
+    anyway, so even a repeat would not duplicate data or alerts.
+    """
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
+    # The response always lists the failed chunks, even when every record failed, rather than raising.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    config = IdempotencyConfig(
+        event_key_jmespath="[run_id, captured_at, chunk]", expires_after_seconds=IDEMPOTENCY_TTL_SECONDS
+    )
+
+    @idempotent_function(  # type: ignore[untyped-decorator]
+        data_keyword_argument="work", persistence_store=_persistence(settings, dynamodb_client), config=config
+    )
+    def run_chunk(*, work: dict[str, Any], chunk: Chunk, remaining_seconds: RemainingSeconds | None) -> dict[str, Any]:
+        return monitor.run(chunk.request(), remaining_seconds).to_dict()
+
+    def record_handler(record: SQSRecord, lambda_context: Any = None) -> dict[str, Any]:
+        try:
+            chunk = parse_chunk(record.body)
+        except MonitorError:
+            logger.exception("work message rejected", extra={"message_id": record.message_id})
+            metrics.add_metric(name="WorkChunksFailed", unit=MetricUnit.Count, value=1)
+            raise
+        keys = {"run_id": chunk.run_id, "chunk": f"{chunk.chunk}/{chunk.chunks}", "message_id": record.message_id}
+        logger.append_keys(**keys)
+        try:
+            summary: dict[str, Any] = run_chunk(
+                work=chunk.body(), chunk=chunk, remaining_seconds=_remaining(lambda_context)
+            )
+        except Exception:
+            logger.exception("work chunk failed; SQS will retry it")
+            metrics.add_metric(name="WorkChunksFailed", unit=MetricUnit.Count, value=1)
+            raise
+        finally:
+            logger.remove_keys(list(keys))
+        return summary
+
+    def process_batch(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        if context is not None:
+            config.register_lambda_context(context)
+        response: dict[str, Any] = dict(
+            process_partial_response(
+                event=dict(event), record_handler=record_handler, processor=processor, context=context
+            )
+        )
+        return response
+
+    return process_batch
+
+
+def _remaining(context: Any) -> RemainingSeconds | None:
+    if context is None:
+        return None
+    return lambda: context.get_remaining_time_in_millis() / 1000

@@ -71,7 +71,9 @@ def sam_transform(template: dict[str, Any], parameter_values: dict[str, Any] | N
     """Runs the AWS::Serverless-2016-10-31 transform locally, as CloudFormation would after `sam package`."""
     sam = copy.deepcopy(template)
     # `sam package` replaces the local CodeUri with the uploaded artifact's S3 location.
-    sam["Resources"]["UsageMonitorFunction"]["Properties"]["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{ARTIFACT_KEY}"
+    for resource in sam["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{ARTIFACT_KEY}"
     loader = StaticManagedPolicyLoader(STATIC_MANAGED_POLICIES)
     previous_region = ArnGenerator.BOTO_SESSION_REGION_NAME
     try:
@@ -121,9 +123,20 @@ class Deployment:
         return {s["LogicalResourceId"]: s["PhysicalResourceId"] for s in summaries if s["LogicalResourceId"]}
 
 
-# Second stack, deployed next to the first, exercising the non-default branches of the conditions.
+# Second stack, deployed next to the first, exercising the non-default branches of the conditions:
+# no reserved concurrency, an S3 license list and fan-out enabled.
 NO_RESERVATION_STACK = "leegality-usage-monitor-noreserve"
-NO_RESERVATION_PARAMETERS = {"ReservedConcurrency": "0", "LogRetentionDays": "14"}
+LICENSE_LIST_BUCKET = "fleet-config"
+LICENSE_LIST_KEY = "leegality/licenses.txt"
+NO_RESERVATION_PARAMETERS = {
+    "ReservedConcurrency": "0",
+    "LogRetentionDays": "14",
+    "LicenseListBucket": LICENSE_LIST_BUCKET,
+    "LicenseListKey": LICENSE_LIST_KEY,
+    "FanOut": "enabled",
+    "FanOutMaxWorkers": "6",
+    "FanOutChunkSize": "250",
+}
 DEFAULT_STACK_PARAMETERS = {"AlertEmail": "ops@example.com", "AlertSmsNumber": "+919812345678"}
 
 
@@ -131,7 +144,11 @@ def _code_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("usage_monitor/__init__.py", "")
-        archive.writestr("usage_monitor/app.py", "def lambda_handler(event, context):\n    return {}\n")
+        archive.writestr(
+            "usage_monitor/app.py",
+            "def lambda_handler(event, context):\n    return {}\n\n\n"
+            "def worker_handler(event, context):\n    return {}\n",
+        )
     return buffer.getvalue()
 
 
@@ -148,12 +165,30 @@ def _create_stack(
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
 
 
+def _dropping_no_value_in_lists() -> Any:
+    """moto's CloudFormation keeps `!If [cond, x, !Ref AWS::NoValue]` in a list as None; CloudFormation removes
+    the element. The function role's optional inline policies are such list elements, so mirror CloudFormation
+    (clean_json recurses through the module attribute, so nested lists are covered too).
+    """
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, list):
+            cleaned = [clean_json(value, resources_map) for value in resource_json]
+            return [value for value in cleaned if value is not None]
+        return original(resource_json, resources_map)
+
+    return mock.patch.object(parsing, "clean_json", clean_json)
+
+
 _UNSUPPORTED = re.compile(r"Tried to parse (\S+) but it's not supported by moto's CloudFormation")
 
 
 @pytest.fixture(scope="module")
 def deployed(transformed: dict[str, Any]) -> Iterator[Deployment]:
-    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION}), mock_aws():
+    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION}), mock_aws(), _dropping_no_value_in_lists():
         # Never pick up a developer's profile; mock_aws supplies fake keys itself. patch.dict restores these.
         os.environ.pop("AWS_PROFILE", None)
         os.environ.pop("AWS_DEFAULT_PROFILE", None)

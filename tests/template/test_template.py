@@ -9,6 +9,7 @@ LoggingConfig. Those are asserted on the transformed template instead.
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import re
 import tomllib
@@ -25,6 +26,9 @@ from tests.template.conftest import (
     ACCOUNT_ID,
     ARTIFACT_BUCKET,
     ARTIFACT_KEY,
+    LICENSE_LIST_BUCKET,
+    LICENSE_LIST_KEY,
+    NO_RESERVATION_PARAMETERS,
     NO_RESERVATION_STACK,
     REGION,
     ROOT,
@@ -41,6 +45,11 @@ FUNCTION_ROLE = "UsageMonitorFunctionRole"
 SCHEDULE = "UsageMonitorFunctionSchedule"
 SCHEDULE_ROLE = "UsageMonitorFunctionScheduleRole"
 SCHEDULE_QUEUE = "UsageMonitorFunctionScheduleQueue"
+WORKER = "UsageMonitorWorkerFunction"
+WORKER_ROLE = "UsageMonitorWorkerRole"
+WORKER_EVENT_SOURCE = "UsageMonitorWorkerFunctionWorkQueue"
+WORK_QUEUE = "WorkQueue"
+WORK_DLQ = "WorkDeadLetterQueue"
 
 # Every resource the deployed stack has, after the SAM transform. A new resource must be added here on purpose.
 EXPECTED_RESOURCES = {
@@ -59,14 +68,22 @@ EXPECTED_RESOURCES = {
     "AlertTopic": "AWS::SNS::Topic",
     "AlertEmailSubscription": "AWS::SNS::Subscription",
     "AlertSmsSubscription": "AWS::SNS::Subscription",
+    # FanOut=enabled only:
+    WORKER: "AWS::Lambda::Function",
+    WORKER_ROLE: "AWS::IAM::Role",
+    WORKER_EVENT_SOURCE: "AWS::Lambda::EventSourceMapping",
+    WORK_QUEUE: "AWS::SQS::Queue",
+    WORK_DLQ: "AWS::SQS::Queue",
+    "WorkDeadLetterAlarm": "AWS::CloudWatch::Alarm",
 }
+FAN_OUT_RESOURCES = {WORKER, WORKER_ROLE, WORKER_EVENT_SOURCE, WORK_QUEUE, WORK_DLQ, "WorkDeadLetterAlarm"}
 
-EXPECTED_ENVIRONMENT = {
+# Globals: what checking needs, shared by the scheduled function and the fan-out worker.
+SHARED_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "leegality-usage-monitor",
     "POWERTOOLS_METRICS_NAMESPACE": "LeegalityUsageMonitor",
     "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
     "TOKENS_SECRET_ID": {"Ref": "TokensSecretName"},
-    "LICENSE_IDS": {"Ref": "LicenseIds"},
     "SNAPSHOT_TABLE": {"Ref": "SnapshotTable"},
     "ALERT_TOPIC_ARN": {"Ref": "AlertTopic"},
     "ALERT_THRESHOLDS": {"Ref": "AlertThresholds"},
@@ -74,6 +91,14 @@ EXPECTED_ENVIRONMENT = {
     "SNAPSHOT_RETENTION_DAYS": {"Ref": "SnapshotRetentionDays"},
     "ALERT_REMIND_AFTER_HOURS": {"Ref": "AlertRemindAfterHours"},
     "MAX_CONCURRENCY": {"Ref": "MaxConcurrency"},
+}
+LICENSE_LIST_URI = {"Fn::Sub": "s3://${LicenseListBucket}/${LicenseListKey}"}
+EXPECTED_ENVIRONMENT = {
+    **SHARED_ENVIRONMENT,
+    "LICENSE_IDS": {"Ref": "LicenseIds"},
+    "LICENSE_LIST_S3_URI": {"Fn::If": ["HasLicenseList", LICENSE_LIST_URI, ""]},
+    "FANOUT_QUEUE_URL": {"Fn::If": ["FanOutEnabled", {"Ref": WORK_QUEUE}, ""]},
+    "FANOUT_CHUNK_SIZE": {"Ref": "FanOutChunkSize"},
 }
 
 EXPECTED_PARAMETER_DEFAULTS = {
@@ -94,6 +119,11 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "ReservedConcurrency": 1,
     "OperationsTopicArn": "",
     "ChecksFailedAlarmPeriods": 3,
+    "LicenseListBucket": "",
+    "LicenseListKey": "",
+    "FanOut": "disabled",
+    "FanOutChunkSize": 500,
+    "FanOutMaxWorkers": 4,
 }
 
 SECRET_ARN_PATTERN = (
@@ -136,11 +166,31 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = []
+def _policies(role: dict[str, Any], enabled: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """The role's inline policies as deployed when exactly the conditions in `enabled` are true.
+
+    A policy may be `Fn::If [condition, policy, AWS::NoValue]`; nothing else is conditional in a role.
+    """
+    policies = []
     for policy in role["Properties"].get("Policies", []):
+        if "Fn::If" in policy:
+            condition, when_true, when_false = policy["Fn::If"]
+            assert when_false == {"Ref": "AWS::NoValue"}, policy
+            if condition not in enabled:
+                continue
+            policy = when_true
+        policies.append(policy)
+    return policies
+
+
+def _statements(role: dict[str, Any], enabled: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in _policies(role, enabled):
         statements.extend(_as_list(policy["PolicyDocument"]["Statement"]))
     return statements
+
+
+ALL_CONDITIONS = frozenset({"HasLicenseList", "FanOutEnabled"})
 
 
 def _allowed(statements: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -200,6 +250,8 @@ def _parse_override(item: str) -> tuple[str, str]:
 def test_offline_transform_yields_exactly_the_expected_resources(transformed):
     assert "Transform" not in transformed
     assert {k: v["Type"] for k, v in transformed["Resources"].items()} == EXPECTED_RESOURCES
+    fan_out = {k for k, v in transformed["Resources"].items() if v.get("Condition") == "FanOutEnabled"}
+    assert fan_out == FAN_OUT_RESOURCES
 
 
 def test_cfn_lint_reports_nothing_on_the_sam_template():
@@ -273,12 +325,14 @@ def test_async_invocations_are_dropped_once_the_next_run_is_due(transformed):
 def test_log_group_has_retention_and_the_function_writes_only_there(transformed):
     log_group = transformed["Resources"]["UsageMonitorLogGroup"]
     assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    grants = _allowed(_statements(transformed["Resources"][FUNCTION_ROLE]))
-    logs_grants = {a: r for a, r in grants.items() if a.startswith("logs:")}
     log_group_arn = {
         "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${UsageMonitorLogGroup}:*"
     }
-    assert logs_grants == {"logs:CreateLogStream": [log_group_arn], "logs:PutLogEvents": [log_group_arn]}
+    # The fan-out worker logs to the same group.
+    for role in (FUNCTION_ROLE, WORKER_ROLE):
+        grants = _allowed(_statements(transformed["Resources"][role], ALL_CONDITIONS))
+        logs_grants = {a: r for a, r in grants.items() if a.startswith("logs:")}
+        assert logs_grants == {"logs:CreateLogStream": [log_group_arn], "logs:PutLogEvents": [log_group_arn]}, role
 
 
 def test_function_role_is_least_privilege(transformed):
@@ -310,7 +364,7 @@ def test_function_role_is_least_privilege(transformed):
 def test_no_iam_role_in_the_stack_has_managed_policies_or_wildcard_resources(transformed):
     for name, role in _resources_of_type(transformed, "AWS::IAM::Role").items():
         assert "ManagedPolicyArns" not in role["Properties"], name
-        star = {a for a, r in _allowed(_statements(role)).items() if "*" in r}
+        star = {a for a, r in _allowed(_statements(role, ALL_CONDITIONS)).items() if "*" in r}
         assert star <= ACTIONS_ALLOWED_ON_ANY_RESOURCE, name
 
 
@@ -403,7 +457,12 @@ def test_outputs(transformed):
         "TokensSecretArnPattern": {"Fn::Sub": SECRET_ARN_PATTERN},
         "ScheduleName": {"Ref": SCHEDULE},
         "ScheduleDeadLetterQueueUrl": {"Ref": SCHEDULE_QUEUE},
+        "WorkerFunctionName": {"Ref": WORKER},
+        "WorkQueueUrl": {"Ref": WORK_QUEUE},
+        "WorkDeadLetterQueueUrl": {"Ref": WORK_DLQ},
     }
+    conditional = {k for k, v in transformed["Outputs"].items() if v.get("Condition") == "FanOutEnabled"}
+    assert conditional == {"WorkerFunctionName", "WorkQueueUrl", "WorkDeadLetterQueueUrl"}
 
 
 # ------------------------------------------------------------------------------------------ moto deployment
@@ -461,6 +520,10 @@ def test_deployed_function(deployed):
         "SNAPSHOT_RETENTION_DAYS": "400",
         "ALERT_REMIND_AFTER_HOURS": "24",
         "MAX_CONCURRENCY": "16",
+        # Off by default: no license list, no fan-out.
+        "LICENSE_LIST_S3_URI": "",
+        "FANOUT_QUEUE_URL": "",
+        "FANOUT_CHUNK_SIZE": "500",
     }
     role_name = config["Role"].rsplit("/", 1)[-1]
     assert role_name == deployed.physical_ids(STACK_NAME)[FUNCTION_ROLE]
@@ -630,3 +693,247 @@ def test_checks_failed_alarm_watches_the_metric_the_code_emits(transformed):
     assert properties["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
     monitor_source = (Path(__file__).parents[2] / "src/usage_monitor/monitor.py").read_text()
     assert 'name="ChecksFailed"' in monitor_source
+
+
+# ---------------------------------------------------------------------------------------- S3 license list
+
+
+def test_license_list_is_optional_and_read_only_on_exactly_its_object(sam_template, transformed):
+    assert sam_template["Conditions"]["HasLicenseList"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "LicenseListBucket"}, ""]}]
+    }
+    role = transformed["Resources"][FUNCTION_ROLE]
+    # Default (no bucket): no S3 permission at all.
+    assert not [a for a in _allowed(_statements(role)) if a.startswith("s3:")]
+    with_list = _allowed(_statements(role, frozenset({"HasLicenseList"})))
+    assert {a: r for a, r in with_list.items() if a.startswith("s3:")} == {
+        "s3:GetObject": [{"Fn::Sub": "arn:${AWS::Partition}:s3:::${LicenseListBucket}/${LicenseListKey}"}]
+    }
+    # The worker never reads the list.
+    worker_grants = _allowed(_statements(transformed["Resources"][WORKER_ROLE], ALL_CONDITIONS))
+    assert not [a for a in worker_grants if a.startswith("s3:")]
+
+
+def test_a_license_list_bucket_without_a_key_is_refused_at_deploy(sam_template):
+    rule = sam_template["Rules"]["LicenseListNeedsAKey"]
+    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "LicenseListBucket"}, ""]}]}
+    assert [a["Assert"] for a in rule["Assertions"]] == [{"Fn::Not": [{"Fn::Equals": [{"Ref": "LicenseListKey"}, ""]}]}]
+
+
+@pytest.mark.parametrize(
+    ("parameter", "accepted", "rejected"),
+    [
+        ("LicenseListBucket", ["", "fleet-config", "my.bucket-01"], ["Fleet", "a", "bucket/key", "-bucket"]),
+        ("LicenseListKey", ["", "licenses.txt", "leegality/prod licenses.csv"], ["*", "lists/*.txt", "a?b"]),
+    ],
+)
+def test_license_list_parameter_patterns(sam_template, parameter, accepted, rejected):
+    pattern = re.compile(sam_template["Parameters"][parameter]["AllowedPattern"])
+    assert [v for v in accepted if not pattern.fullmatch(v)] == []
+    assert [v for v in rejected if pattern.fullmatch(v)] == []
+
+
+def test_the_bucket_pattern_matches_what_the_code_accepts(sam_template):
+    from usage_monitor.errors import ConfigError
+    from usage_monitor.settings import Settings
+
+    pattern = re.compile(sam_template["Parameters"]["LicenseListBucket"]["AllowedPattern"])
+    base = {"TOKENS_SECRET_ID": "s", "SNAPSHOT_TABLE": "t", "ALERT_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:x"}
+    for bucket in ("fleet-config", "my.bucket-01", "Fleet", "ab", "-bucket"):
+        try:
+            Settings.from_env({**base, "LICENSE_LIST_S3_URI": f"s3://{bucket}/licenses.txt"})
+            code_accepts = True
+        except ConfigError:
+            code_accepts = False
+        assert bool(pattern.fullmatch(bucket)) == code_accepts, bucket
+
+
+# ------------------------------------------------------------------------------------------------ fan-out
+
+
+def test_fan_out_parameters(sam_template):
+    parameters = sam_template["Parameters"]
+    assert parameters["FanOut"]["AllowedValues"] == ["disabled", "enabled"]
+    assert sam_template["Conditions"]["FanOutEnabled"] == {"Fn::Equals": [{"Ref": "FanOut"}, "enabled"]}
+    # Lambda's SQS MaximumConcurrency accepts 2-1000.
+    assert (parameters["FanOutMaxWorkers"]["MinValue"], parameters["FanOutMaxWorkers"]["MaxValue"]) == (2, 1000)
+    # The code accepts 1-5000; the template stops where a chunk of 128-character IDs still fits one message.
+    assert (parameters["FanOutChunkSize"]["MinValue"], parameters["FanOutChunkSize"]["MaxValue"]) == (1, 1000)
+
+
+def test_work_queue_is_encrypted_with_a_dead_letter_queue(transformed):
+    resources = transformed["Resources"]
+    queue = resources[WORK_QUEUE]["Properties"]
+    worker_timeout = resources[WORKER]["Properties"]["Timeout"]
+    assert queue["SqsManagedSseEnabled"] is True
+    # AWS: the visibility timeout of an event source queue should be at least 6 x the function timeout.
+    assert queue["VisibilityTimeout"] >= 6 * worker_timeout
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [WORK_DLQ, "Arn"]}, "maxReceiveCount": 3}
+    # A chunk must be able to fail 3 times before it expires, or it would vanish instead of reaching the DLQ.
+    assert queue["MessageRetentionPeriod"] > 3 * queue["VisibilityTimeout"]
+    dlq = resources[WORK_DLQ]["Properties"]
+    assert dlq["SqsManagedSseEnabled"] is True
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+
+
+def test_worker_function_configuration(transformed):
+    worker = transformed["Resources"][WORKER]["Properties"]
+    function = transformed["Resources"][FUNCTION]["Properties"]
+    assert worker["Handler"] == "usage_monitor.app.worker_handler"
+    assert worker["Code"] == function["Code"]
+    for same in ("Runtime", "Architectures", "TracingConfig", "MemorySize", "LoggingConfig"):
+        assert worker[same] == function[same], same
+    assert worker["Role"] == {"Fn::GetAtt": [WORKER_ROLE, "Arn"]}
+    # Workers run in parallel (capped by the event source), unlike the scheduled function.
+    assert "ReservedConcurrentExecutions" not in worker
+    assert worker["Environment"]["Variables"] == SHARED_ENVIRONMENT
+    from usage_monitor import app
+
+    assert callable(app.worker_handler)
+
+
+def test_worker_event_source_reports_failed_chunks_one_at_a_time(transformed):
+    mapping = transformed["Resources"][WORKER_EVENT_SOURCE]["Properties"]
+    assert mapping == {
+        "EventSourceArn": {"Fn::GetAtt": [WORK_QUEUE, "Arn"]},
+        "FunctionName": {"Ref": WORKER},
+        "BatchSize": 1,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": {"Ref": "FanOutMaxWorkers"}},
+    }
+
+
+def test_dispatcher_may_only_send_and_worker_only_receive(transformed):
+    queue_arn = {"Fn::GetAtt": [WORK_QUEUE, "Arn"]}
+    dispatcher = _allowed(_statements(transformed["Resources"][FUNCTION_ROLE], frozenset({"FanOutEnabled"})))
+    assert {a: r for a, r in dispatcher.items() if a.startswith("sqs:")} == {"sqs:SendMessage": [queue_arn]}
+    assert not [a for a in _allowed(_statements(transformed["Resources"][FUNCTION_ROLE])) if a.startswith("sqs:")]
+
+    worker_role = transformed["Resources"][WORKER_ROLE]
+    assert worker_role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    worker = _allowed(_statements(worker_role, ALL_CONDITIONS))
+    receive = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
+    assert {a: r for a, r in worker.items() if a.startswith("sqs:")} == {a: [queue_arn] for a in receive}
+    # Otherwise exactly what the scheduled function has for checking.
+    checking = _allowed(_statements(transformed["Resources"][FUNCTION_ROLE]))
+    assert {a: r for a, r in worker.items() if not a.startswith("sqs:")} == checking
+
+
+def test_work_dead_letter_alarm(transformed):
+    properties = transformed["Resources"]["WorkDeadLetterAlarm"]["Properties"]
+    assert (properties["Namespace"], properties["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert properties["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [WORK_DLQ, "QueueName"]}}]
+    assert (properties["Statistic"], properties["Threshold"]) == ("Maximum", 1)
+    assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert properties["TreatMissingData"] == "notBreaching"
+    assert properties["AlarmActions"] == [
+        {"Fn::If": ["HasOperationsTopic", {"Ref": "OperationsTopicArn"}, {"Ref": "AlertTopic"}]}
+    ]
+
+
+def test_default_stack_has_no_fan_out_resources(deployed):
+    ids = deployed.physical_ids(STACK_NAME)
+    assert not FAN_OUT_RESOURCES & ids.keys()
+    assert not {"WorkQueueUrl", "WorkerFunctionName"} & deployed.outputs(STACK_NAME).keys()
+
+
+def test_deployed_license_list_and_fan_out_stack(deployed):
+    outputs = deployed.outputs(NO_RESERVATION_STACK)
+    ids = deployed.physical_ids(NO_RESERVATION_STACK)
+    queue_url = outputs["WorkQueueUrl"]
+    dlq_url = outputs["WorkDeadLetterQueueUrl"]
+
+    def attributes(url: str) -> dict[str, str]:
+        return dict(deployed.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"])
+
+    queue, dlq = attributes(queue_url), attributes(dlq_url)
+    assert queue["VisibilityTimeout"] == "1800"
+    assert json.loads(queue["RedrivePolicy"]) == {"deadLetterTargetArn": dlq["QueueArn"], "maxReceiveCount": 3}
+    assert dlq["MessageRetentionPeriod"] == "1209600"
+
+    # The scheduled function: the list URI, the queue URL, the chunk size.
+    config = deployed.lambda_.get_function_configuration(FunctionName=outputs["FunctionName"])
+    variables = {k: str(v) for k, v in config["Environment"]["Variables"].items()}
+    assert variables["LICENSE_LIST_S3_URI"] == f"s3://{LICENSE_LIST_BUCKET}/{LICENSE_LIST_KEY}"
+    assert variables["FANOUT_QUEUE_URL"] == queue_url
+    assert variables["FANOUT_CHUNK_SIZE"] == NO_RESERVATION_PARAMETERS["FanOutChunkSize"]
+    dispatcher = _role_grants(deployed.iam, ids[FUNCTION_ROLE])
+    assert dispatcher["s3:GetObject"] == [f"arn:aws:s3:::{LICENSE_LIST_BUCKET}/{LICENSE_LIST_KEY}"]
+    assert dispatcher["sqs:SendMessage"] == [queue["QueueArn"]]
+
+    # The worker: same checking environment, its own role, fed by the queue one chunk at a time.
+    worker = deployed.lambda_.get_function_configuration(FunctionName=outputs["WorkerFunctionName"])
+    assert worker["Handler"] == "usage_monitor.app.worker_handler"
+    assert worker["Role"].rsplit("/", 1)[-1] == ids[WORKER_ROLE]
+    worker_variables = {k: str(v) for k, v in worker["Environment"]["Variables"].items()}
+    assert worker_variables == {k: v for k, v in variables.items() if k in SHARED_ENVIRONMENT}
+    concurrency = deployed.lambda_.get_function_concurrency(FunctionName=outputs["WorkerFunctionName"])
+    assert "ReservedConcurrentExecutions" not in concurrency
+    worker_grants = _role_grants(deployed.iam, ids[WORKER_ROLE])
+    assert {a: r for a, r in worker_grants.items() if a.startswith("sqs:")} == {
+        a: [queue["QueueArn"]]
+        for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility")
+    }
+    assert not [a for a in worker_grants if a.startswith("s3:")]
+    [mapping] = deployed.lambda_.list_event_source_mappings(FunctionName=outputs["WorkerFunctionName"])[
+        "EventSourceMappings"
+    ]
+    assert mapping["EventSourceArn"] == queue["QueueArn"]
+    assert mapping["BatchSize"] == 1
+
+
+def test_sqs_chunk_event_is_what_the_worker_accepts():
+    from usage_monitor.fanout import parse_chunk
+
+    event = _event("sqs-chunk.json")
+    [record] = event["Records"]
+    assert record.keys() == {
+        "messageId",
+        "receiptHandle",
+        "body",
+        "attributes",
+        "messageAttributes",
+        "md5OfBody",
+        "eventSource",
+        "eventSourceARN",
+        "awsRegion",
+    }
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"].startswith(f"arn:aws:sqs:{REGION}:")
+    chunk = parse_chunk(record["body"])
+    assert (chunk.chunk, chunk.chunks) == (1, 1)
+    assert chunk.license_ids == ("bd82845c-897b-4022-b5f7-679905c1979b",)
+
+
+def test_checkov_passes_with_every_optional_resource_deployed(sam_template, tmp_path):
+    """checkov evaluates conditions with the parameters' defaults, so `make checkov` never sees the fan-out
+    resources (FanOut defaults to disabled) or the license-list policy. Scan a copy with them switched on."""
+    import subprocess
+
+    checkov = ROOT / ".venv-checkov" / "bin" / "checkov"
+    if not checkov.exists():
+        pytest.skip("checkov is installed by `make checkov` (make test) into .venv-checkov")
+    variant = copy.deepcopy(sam_template)
+    defaults = {"FanOut": "enabled", "LicenseListBucket": LICENSE_LIST_BUCKET, "LicenseListKey": LICENSE_LIST_KEY}
+    for name, value in defaults.items():
+        variant["Parameters"][name]["Default"] = value
+    path = tmp_path / "template-all-enabled.json"
+    path.write_text(json.dumps(variant), encoding="utf-8")
+
+    result = subprocess.run(
+        [str(checkov), "-f", str(path), "--framework", "cloudformation", "--compact", "--skip-download", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    report = json.loads(result.stdout)
+    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+    assert failed == []
+    scanned = {c["resource"] for c in report["results"]["passed_checks"] + report["results"]["skipped_checks"]}
+    optional = {f"AWS::SQS::Queue.{WORK_QUEUE}", f"AWS::Serverless::Function.{WORKER}", f"AWS::IAM::Role.{WORKER_ROLE}"}
+    assert optional <= scanned
