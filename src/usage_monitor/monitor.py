@@ -97,7 +97,7 @@ class Monitor:
             book = self.tokens.load()
             license_ids = self._license_ids(request, book)
         except (SecretUnavailable, ConfigError) as exc:
-            self._alert_run_failed(exc, request.captured_at, summary)
+            self.alert_run_failed(exc, request.captured_at, summary)
             raise
         states = self.store.load_states((*license_ids, RUN_SCOPE))
         fleet = FleetMetrics(top_licenses=self.metrics_top_licenses)
@@ -117,8 +117,13 @@ class Monitor:
         logger.info("run finished", extra={**summary.to_dict(), "publish_failures": summary.publish_failures})
         return summary
 
-    def _alert_run_failed(self, exc: Exception, captured_at: datetime, summary: RunSummary) -> None:
-        """Try to tell subscribers that nothing is being checked; never hide the original error."""
+    def alert_run_failed(self, exc: Exception, captured_at: datetime, summary: RunSummary | None = None) -> None:
+        """Try to tell subscribers that nothing is being checked; never hides the original error.
+
+        Sent once (license `*`), with a `recovered` notice after the next good run. Public because the
+        steps before a run (reading the license list, dispatching chunks) fail the same way.
+        """
+        summary = summary or RunSummary(captured_at=iso(captured_at))
         try:
             stored = self.store.load_states([RUN_SCOPE]).get(RUN_SCOPE, StoredState(AlertState()))
             error = CheckError(FailureKind.RUN_FAILED, str(exc))

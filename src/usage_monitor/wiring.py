@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -16,7 +16,7 @@ from usage_monitor.events import RunRequest
 from usage_monitor.fanout import Chunk, SqsDispatcher, parse_chunk, plan_chunks
 from usage_monitor.leegality import LeegalityClient, default_retry
 from usage_monitor.licenses import LicenseListSource, combine, resolve_license_ids
-from usage_monitor.monitor import Monitor, RemainingSeconds, RunSummary
+from usage_monitor.monitor import Monitor, RemainingSeconds
 from usage_monitor.notify import SnsNotifier
 from usage_monitor.observability import logger, metrics
 from usage_monitor.render import iso
@@ -185,16 +185,8 @@ class ScheduledRun:
         try:
             return step()
         except MonitorError as exc:  # ConfigError, SecretUnavailable, LicenseListUnavailable, DispatchFailed
-            alert_run_failed(self.monitor, exc, request.captured_at)
+            self.monitor.alert_run_failed(exc, request.captured_at)
             raise
-
-
-def alert_run_failed(monitor: Monitor, exc: Exception, captured_at: datetime) -> None:
-    """Monitor's own run-failure alert (license `*`, sent once, `recovered` after the next good run).
-
-    Monitor only sends it for failures inside `run`; the license list and the dispatch happen before.
-    """
-    monitor._alert_run_failed(exc, captured_at, RunSummary(captured_at=iso(captured_at)))
 
 
 def _persistence(settings: Settings, dynamodb_client: Any) -> Any:
