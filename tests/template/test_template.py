@@ -64,6 +64,7 @@ EXPECTED_RESOURCES = {
     "ChecksFailedAlarm": "AWS::CloudWatch::Alarm",
     "NoRunsAlarm": "AWS::CloudWatch::Alarm",
     "ScheduleDeadLetterAlarm": "AWS::CloudWatch::Alarm",
+    "UsageDashboard": "AWS::CloudWatch::Dashboard",
     "SnapshotTable": "AWS::DynamoDB::Table",
     "AlertTopic": "AWS::SNS::Topic",
     "AlertEmailSubscription": "AWS::SNS::Subscription",
@@ -91,6 +92,10 @@ SHARED_ENVIRONMENT = {
     "SNAPSHOT_RETENTION_DAYS": {"Ref": "SnapshotRetentionDays"},
     "ALERT_REMIND_AFTER_HOURS": {"Ref": "AlertRemindAfterHours"},
     "MAX_CONCURRENCY": {"Ref": "MaxConcurrency"},
+    "MAX_REQUESTS_PER_SECOND": {"Ref": "MaxRequestsPerSecond"},
+    "ALERT_THRESHOLD_OVERRIDES": {"Ref": "AlertThresholdOverrides"},
+    "FORECAST_ALERT_DAYS": {"Ref": "ForecastAlertDays"},
+    "METRICS_TOP_LICENSES": {"Ref": "MetricsTopLicenses"},
 }
 LICENSE_LIST_URI = {"Fn::Sub": "s3://${LicenseListBucket}/${LicenseListKey}"}
 EXPECTED_ENVIRONMENT = {
@@ -117,6 +122,10 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "LogRetentionDays": 90,
     "LogLevel": "INFO",
     "ReservedConcurrency": 1,
+    "MaxRequestsPerSecond": "",
+    "AlertThresholdOverrides": "",
+    "ForecastAlertDays": 14,
+    "MetricsTopLicenses": 3,
     "OperationsTopicArn": "",
     "ChecksFailedAlarmPeriods": 3,
     "LicenseListBucket": "",
@@ -460,6 +469,10 @@ def test_outputs(transformed):
         "WorkerFunctionName": {"Ref": WORKER},
         "WorkQueueUrl": {"Ref": WORK_QUEUE},
         "WorkDeadLetterQueueUrl": {"Ref": WORK_DLQ},
+        "DashboardUrl": {
+            "Fn::Sub": "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home"
+            "?region=${AWS::Region}#dashboards:name=${UsageDashboard}"
+        },
     }
     conditional = {k for k, v in transformed["Outputs"].items() if v.get("Condition") == "FanOutEnabled"}
     assert conditional == {"WorkerFunctionName", "WorkQueueUrl", "WorkDeadLetterQueueUrl"}
@@ -520,6 +533,10 @@ def test_deployed_function(deployed):
         "SNAPSHOT_RETENTION_DAYS": "400",
         "ALERT_REMIND_AFTER_HOURS": "24",
         "MAX_CONCURRENCY": "16",
+        "MAX_REQUESTS_PER_SECOND": "",
+        "ALERT_THRESHOLD_OVERRIDES": "",
+        "FORECAST_ALERT_DAYS": "14",
+        "METRICS_TOP_LICENSES": "3",
         # Off by default: no license list, no fan-out.
         "LICENSE_LIST_S3_URI": "",
         "FANOUT_QUEUE_URL": "",
@@ -937,3 +954,44 @@ def test_checkov_passes_with_every_optional_resource_deployed(sam_template, tmp_
     scanned = {c["resource"] for c in report["results"]["passed_checks"] + report["results"]["skipped_checks"]}
     optional = {f"AWS::SQS::Queue.{WORK_QUEUE}", f"AWS::Serverless::Function.{WORKER}", f"AWS::IAM::Role.{WORKER_ROLE}"}
     assert optional <= scanned
+
+
+# --------------------------------------------------------------------------------------------- dashboard
+
+
+def _dashboard_body(transformed: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard JSON with the Fn::Sub placeholders filled in as CloudFormation would."""
+    template, values = transformed["Resources"]["UsageDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    text = template
+    for name, value in {
+        **values,
+        "AWS::Region": "ap-south-1",
+        "SnapshotTable": "t",
+        "UsageMonitorFunction": "f",
+    }.items():
+        text = text.replace("${" + name + "}", str(value))
+    assert "${" not in text, "an unresolved placeholder is left in the dashboard"
+    body: dict[str, Any] = json.loads(text)
+    return body
+
+
+def test_dashboard_is_valid_json_and_charts_the_metrics_the_code_emits(transformed):
+    body = _dashboard_body(transformed)
+    charted = json.dumps(body)
+    observability = (Path(__file__).parents[2] / "src/usage_monitor/observability.py").read_text()
+    monitor = (Path(__file__).parents[2] / "src/usage_monitor/monitor.py").read_text()
+    for metric in ("UsagePercentMax", "UsagePercent", "DaysToLimitMin", "AlertsPublished"):
+        assert f'MetricName=\\"{metric}\\"' in charted
+        assert f'"{metric}"' in observability
+    for metric in ("ChecksSucceeded", "ChecksFailed"):
+        assert f'"{metric}"' in charted
+        assert f'name="{metric}"' in monitor
+    assert {w["type"] for w in body["widgets"]} == {"text", "metric"}
+
+
+def test_issue_five_settings_reach_the_function(transformed):
+    variables = transformed["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert variables["ALERT_THRESHOLD_OVERRIDES"] == {"Ref": "AlertThresholdOverrides"}
+    assert variables["FORECAST_ALERT_DAYS"] == {"Ref": "ForecastAlertDays"}
+    assert variables["METRICS_TOP_LICENSES"] == {"Ref": "MetricsTopLicenses"}
+    assert variables["MAX_REQUESTS_PER_SECOND"] == {"Ref": "MaxRequestsPerSecond"}
