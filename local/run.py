@@ -53,6 +53,7 @@ def main() -> int:
 
         event = load_event("scheduled.json")
         first = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+        _seed_history(session, stack, first)
         for tick in range(2):
             event = {**event, "id": f"demo-run-{tick}", "time": _iso(first + timedelta(minutes=15 * tick))}
             _run_once(session, stack, event, tick)
@@ -76,7 +77,7 @@ def _run_once(session: Any, stack: LocalStack, event: dict[str, Any], tick: int)
             for lid in LICENSES
         ]
         policy = policy_from(Settings.from_env(os.environ))
-        print("\nSnapshots stored in DynamoDB:")
+        print("\nSnapshots stored in DynamoDB (acme-busy-0002 also has two earlier days, for its forecast):")
         print(textwrap.indent(usage_table(rows, policy), "  "))
     print(f"\nAlerts published to SNS this run: {len(alerts)}")
     for alert in alerts:
@@ -87,6 +88,22 @@ def _run_once(session: Any, stack: LocalStack, event: dict[str, Any], tick: int)
     if tick == 1 and not alerts:
         print("  (none: nothing crossed a new level since the last run; alerts go out once per crossing)")
     print()
+
+
+# Two earlier days of the busy license, as earlier runs would have stored them, so the forecast has a
+# history to fit: users +16 a day, signatures +210 a day.
+BUSY_HISTORY = ((2, 380, 8200), (1, 396, 8410))
+
+
+def _seed_history(session: Any, stack: LocalStack, first: datetime) -> None:
+    from usage_monitor.models import CheckResult, Resource
+    from usage_monitor.store import snapshot_item
+
+    table = session.resource("dynamodb", region_name=REGION).Table(stack.table_name)
+    for days_before, users, signatures in BUSY_HISTORY:
+        moment = first - timedelta(days=days_before)
+        resources = (Resource("users", users, 500), Resource("signatures", signatures, 10000))
+        table.put_item(Item=snapshot_item(CheckResult("acme-busy-0002", moment, resources), moment, 400))
 
 
 def _iso(moment: datetime) -> str:

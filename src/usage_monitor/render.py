@@ -6,9 +6,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from usage_monitor.alerts import LIMIT_LEVEL, Alert, ChangeKind, CheckChange, EventType, ResourceChange
+from usage_monitor.forecast import ForecastStatus
 from usage_monitor.models import RUN_SCOPE, FailureKind, Resource
 
 SUBJECT_MAX = 100
@@ -105,7 +106,11 @@ def _days_text(change: ResourceChange) -> str:
     days = _days(change)
     if days is None:
         return "?"
-    return "under a day" if days < 1 else f"~{int(days)} day{'s' if int(days) != 1 else ''}"
+    if days < 1:
+        return "under a day"
+    # Rounded as the email's forecast sentence rounds, so both bodies name the same day count.
+    whole = 1 if days < 2 else int(days.to_integral_value(rounding=ROUND_HALF_UP))
+    return f"~{whole} day{'s' if whole != 1 else ''}"
 
 
 def _subject(alert: Alert) -> str:
@@ -119,7 +124,9 @@ def _subject(alert: Alert) -> str:
 
 def _change_line(change: ResourceChange, now: datetime) -> str:
     usage = usage_text(change.resource)
-    outlook = f"; {change.forecast.describe(now)}" if change.forecast is not None else ""
+    # "Reached the limit" already says what an at-limit forecast would.
+    telling = change.forecast is not None and change.forecast.status is not ForecastStatus.AT_LIMIT
+    outlook = f"; {change.forecast.describe(now)}" if telling and change.forecast is not None else ""
     if change.kind is ChangeKind.RECOVERED:
         return f"- {change.resource.name}: {usage}: recovered, back below every threshold"
     if change.kind is ChangeKind.FORECAST:
@@ -193,7 +200,8 @@ def _sms(alert: Alert) -> str:
             parts.append(f"{change.resource.name} {usage} limit in {_days_text(change)}")
         elif change.level is not None:
             mark = "LIMIT" if change.level >= LIMIT_LEVEL else f">={_number(change.level)}%"
-            parts.append(f"{change.resource.name} {usage} {mark}")
+            soon = f" limit in {_days_text(change)}" if _days(change) is not None and change.level < LIMIT_LEVEL else ""
+            parts.append(f"{change.resource.name} {usage} {mark}{soon}")
     if alert.reminder:
         head += " (reminder)"
     # ASCII keeps the whole 160 characters in one GSM-7 SMS segment.
