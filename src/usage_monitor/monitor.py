@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from itertools import chain, islice
 from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -99,10 +100,15 @@ class Monitor:
         except (SecretUnavailable, ConfigError) as exc:
             self.alert_run_failed(exc, request.captured_at, summary)
             raise
-        states = self.store.load_states((*license_ids, RUN_SCOPE))
         fleet = FleetMetrics(top_licenses=self.metrics_top_licenses)
+        # Alert state is read (BatchGetItem, 100 keys a call) while the first checks are in flight.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="state") as loader:
+            loading = loader.submit(self.store.load_states, (*license_ids, RUN_SCOPE))
+            checks = self._check_all(license_ids, book, remaining_seconds)
+            first = next(checks, None)
+            states = loading.result()
         with self.store.snapshot_writer() as snapshots:
-            for result in self._check_all(license_ids, book, remaining_seconds):
+            for result in chain([first] if first is not None else [], checks):
                 stored = states.get(result.license_id, StoredState(AlertState()))
                 forecasts = self._forecasts_for(result, stored.state, request.captured_at, summary)
                 snapshots.put(result, request.captured_at, forecasts)
@@ -145,33 +151,58 @@ class Monitor:
     ) -> Iterator[CheckResult]:
         """Results as they complete; 401s are retried once with a freshly read secret (rotation).
 
-        At the deadline, licenses still in flight or queued come back as `deadline` failures, so the
-        snapshot and alert writes for everything else finish before Lambda would stop the function.
+        At most 4 x `max_concurrency` checks are queued at a time, so memory depends on the concurrency,
+        not on the fleet. At the deadline, licenses in flight or not started come back as `deadline`
+        failures, so the snapshot and alert writes for everything else finish before Lambda would stop
+        the function.
         """
         rejected: list[CheckResult] = []
         pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="check")
-        pending = {pool.submit(self._check_one, i, book, remaining_seconds): i for i in license_ids}
-        budget = None if remaining_seconds is None else max(remaining_seconds() - self.deadline_margin_seconds, 0)
+        waiting = iter(license_ids)
+        pending: dict[Future[CheckResult], str] = {}
+        window = 4 * self.max_concurrency
+        deadline = None
+        if remaining_seconds is not None:
+            deadline = time.monotonic() + max(remaining_seconds() - self.deadline_margin_seconds, 0)
+
+        def refill() -> None:
+            for license_id in islice(waiting, max(window - len(pending), 0)):
+                pending[pool.submit(self._check_one, license_id, book, remaining_seconds)] = license_id
+
         try:
-            for future in as_completed(pending, timeout=budget):
-                del pending[future]
-                result = future.result()
-                if result.error is not None and result.error.kind is FailureKind.TOKEN_REJECTED:
-                    rejected.append(result)
-                else:
-                    yield result
-        except TimeoutError:
-            for future, license_id in pending.items():
-                if future.done():
-                    yield future.result()
-                else:
-                    future.cancel()
-                    yield _failure(license_id, FailureKind.DEADLINE, "not checked before the run's deadline")
-            logger.error("run deadline reached", extra={"unchecked": sum(not f.done() for f in pending)})
+            refill()
+            while pending:
+                timeout = None if deadline is None else max(deadline - time.monotonic(), 0)
+                done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+                if not done:
+                    yield from self._past_deadline(pending, waiting)
+                    break
+                for future in done:
+                    del pending[future]
+                    result = future.result()
+                    if result.error is not None and result.error.kind is FailureKind.TOKEN_REJECTED:
+                        rejected.append(result)
+                    else:
+                        yield result
+                refill()
         finally:
             # Never wait for stragglers: their threads end on their own timeouts after we return.
             pool.shutdown(wait=False, cancel_futures=True)
         yield from self._retry_rejected(rejected, book, remaining_seconds)
+
+    def _past_deadline(self, pending: dict[Future[CheckResult], str], waiting: Iterator[str]) -> Iterator[CheckResult]:
+        unchecked = 0
+        for future, license_id in pending.items():
+            if future.done():
+                yield future.result()
+            else:
+                future.cancel()
+                unchecked += 1
+                yield _failure(license_id, FailureKind.DEADLINE, "not checked before the run's deadline")
+        for license_id in waiting:
+            unchecked += 1
+            yield _failure(license_id, FailureKind.DEADLINE, "not checked before the run's deadline")
+        logger.error("run deadline reached", extra={"unchecked": unchecked})
 
     def _retry_rejected(
         self, rejected: list[CheckResult], book: TokenBook, remaining_seconds: RemainingSeconds | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from usage_monitor.errors import ConfigError, SecretUnavailable
@@ -31,7 +32,7 @@ class TokenBook:
         """License IDs the secret names (the `default` key is not a license)."""
         return tuple(self.by_license)
 
-    @property
+    @cached_property
     def secrets(self) -> frozenset[str]:
         """Every token value, for redaction of text that came from outside."""
         values = set(self.by_license.values())

@@ -611,7 +611,7 @@ def test_demo_runs_the_local_demo():
     )
 
     assert done.returncode == 0, done.stderr
-    assert "Snapshots stored in DynamoDB:" in done.stdout
+    assert "Snapshots stored in DynamoDB" in done.stdout
     assert "LIMIT REACHED (critical)" in done.stdout
 
 
