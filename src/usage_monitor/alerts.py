@@ -115,7 +115,6 @@ class AlertState:
     failures: FailureStreak = FailureStreak()
     version: int = 0
     forecasts: Mapping[str, ForecastMark] = field(default_factory=dict)
-    forecast_checked_at: datetime | None = None
     # Mutes: resource name (or "*" for the whole license) → muted until.
     silences: Mapping[str, datetime] = field(default_factory=dict)
 
@@ -195,7 +194,7 @@ def evaluate(
     after = replace(before, resources=resources, failures=FailureStreak())
     if forecasts is not None:
         marks, forecast_changes = _forecast_changes(result, before.forecasts, policy, now, forecasts)
-        after = replace(after, forecasts=marks, forecast_checked_at=now)
+        after = replace(after, forecasts=marks)
         changes += forecast_changes
     return _finish(result.license_id, now, policy, after, changes, check_change)
 

@@ -7,6 +7,7 @@ never stops the others.
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -38,10 +39,6 @@ class Notifier(Protocol):
 
 RemainingSeconds = Callable[[], float]
 
-# Routine forecasts per run: with 15-minute runs, 96 x 200 = 19,200 a day, enough to refresh a
-# 10,000-license fleet about twice a day at about 0.04 AWS calls per license per run.
-FORECASTS_PER_RUN = 200
-
 
 @dataclass
 class RunSummary:
@@ -50,8 +47,6 @@ class RunSummary:
     failed: list[str] = field(default_factory=list)
     alerts: int = 0
     publish_failures: int = 0
-    # Routine forecasts this run may still compute (each costs a Query and a state write).
-    forecasts_left: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,7 +71,7 @@ class Monitor:
         deadline_margin_seconds: float = 20.0,
         forecast_history: timedelta = timedelta(days=14),
         forecast_interval: timedelta = timedelta(hours=24),
-        forecasts_per_run: int = FORECASTS_PER_RUN,
+        schedule_minutes: int = 15,
         metrics_top_licenses: int = 3,
     ) -> None:
         self.tokens = tokens
@@ -89,11 +84,11 @@ class Monitor:
         self.deadline_margin_seconds = deadline_margin_seconds
         self.forecast_history = forecast_history
         self.forecast_interval = forecast_interval
-        self.forecasts_per_run = forecasts_per_run
+        self.schedule_minutes = schedule_minutes
         self.metrics_top_licenses = metrics_top_licenses
 
     def run(self, request: RunRequest, remaining_seconds: RemainingSeconds | None = None) -> RunSummary:
-        summary = RunSummary(captured_at=iso(request.captured_at), forecasts_left=self.forecasts_per_run)
+        summary = RunSummary(captured_at=iso(request.captured_at))
         try:
             book = self.tokens.load()
             license_ids = self._license_ids(request, book)
@@ -110,7 +105,7 @@ class Monitor:
         with self.store.snapshot_writer() as snapshots:
             for result in chain([first] if first is not None else [], checks):
                 stored = states.get(result.license_id, StoredState(AlertState()))
-                forecasts = self._forecasts_for(result, stored.state, request.captured_at, summary)
+                forecasts = self._forecasts_for(result, stored.state, request.captured_at)
                 snapshots.put(result, request.captured_at, forecasts)
                 self._record(result, summary, fleet, forecasts)
                 summary.alerts += self._notify(result, stored, request.captured_at, summary, forecasts, fleet)
@@ -275,19 +270,14 @@ class Monitor:
         )
 
     def _forecasts_for(
-        self, result: CheckResult, state: AlertState, captured_at: datetime, summary: RunSummary
+        self, result: CheckResult, state: AlertState, captured_at: datetime
     ) -> dict[str, Forecast] | None:
-        """Forecasts when one is due for this license (within the run's budget) or an alert will cite it.
-
-        Routine forecasts are spread out: each license at most once per `forecast_interval`, and at most
-        `forecasts_per_run` per run, so a steady-state run stays well under one AWS call per license.
-        """
+        """Forecasts when this run is the license's forecast slot, or when an alert will cite one."""
         if result.error is not None or not any(r.evaluable for r in result.resources):
             return None
-        due = state.forecast_checked_at is None or captured_at - state.forecast_checked_at >= self.forecast_interval
-        if due and summary.forecasts_left > 0:
-            summary.forecasts_left -= 1
-        elif not _will_alert_on_thresholds(evaluate(result, state, self.policy, captured_at).alert):
+        if not self._forecast_slot(result.license_id, captured_at) and not _will_alert_on_thresholds(
+            evaluate(result, state, self.policy, captured_at).alert
+        ):
             return None
         try:
             items = self.store.history(result.license_id, captured_at - self.forecast_history)
@@ -302,6 +292,9 @@ class Monitor:
             series = [*points.get(resource.name, []), UsagePoint(captured_at, resource.current, resource.limit)]
             outlooks[resource.name] = forecast(series, captured_at)
         return outlooks
+
+    def _forecast_slot(self, license_id: str, captured_at: datetime) -> bool:
+        return forecast_slot(license_id, captured_at, self.forecast_interval, self.schedule_minutes)
 
     def _notify(
         self,
@@ -390,6 +383,19 @@ class Monitor:
         metrics.add_metric(name="AlertsPublishedTotal", unit=MetricUnit.Count, value=summary.alerts)
         metrics.add_metric(name="AlertPublishFailures", unit=MetricUnit.Count, value=summary.publish_failures)
         fleet.emit()
+
+
+def forecast_slot(license_id: str, captured_at: datetime, interval: timedelta, schedule_minutes: int) -> bool:
+    """Whether this run is the license's turn for its routine forecast.
+
+    The runs of one `interval` are numbered by their scheduled time; each license takes the run whose
+    number matches a hash of its ID. So every license is forecast once per interval, about 1/96 of the
+    fleet per run at 15-minute runs and a daily interval, with no state to read or write, and every
+    fan-out chunk of a run agrees (they share `captured_at`).
+    """
+    slots = max(int(interval.total_seconds() // 60) // schedule_minutes, 1)
+    run_number = int(captured_at.timestamp()) // 60 // schedule_minutes
+    return zlib.crc32(license_id.encode()) % slots == run_number % slots
 
 
 def _will_alert_on_thresholds(alert: Alert | None) -> bool:

@@ -42,6 +42,7 @@ class Settings:
     forecast_alert_days: int = 14
     forecast_history_days: int = 14
     forecast_interval_hours: int = 24
+    schedule_minutes: int = 15
     license_list_s3_uri: str | None = None
     fanout_queue_url: str | None = None
     fanout_chunk_size: int = 500
@@ -74,6 +75,7 @@ class Settings:
             forecast_alert_days=_int(env, "FORECAST_ALERT_DAYS", 14, minimum=0, maximum=365),
             forecast_history_days=_int(env, "FORECAST_HISTORY_DAYS", 14, minimum=1, maximum=400),
             forecast_interval_hours=_int(env, "FORECAST_INTERVAL_HOURS", 24, minimum=1, maximum=168),
+            schedule_minutes=parse_schedule_minutes(env.get("SCHEDULE_RATE", "")),
             license_list_s3_uri=_s3_uri(env.get("LICENSE_LIST_S3_URI", "").strip()),
             fanout_queue_url=env.get("FANOUT_QUEUE_URL", "").strip() or None,
             fanout_chunk_size=_int(env, "FANOUT_CHUNK_SIZE", 500, minimum=1, maximum=5000),
@@ -127,6 +129,19 @@ def parse_threshold_overrides(raw: str, setting: str = "ALERT_THRESHOLD_OVERRIDE
             ThresholdOverride(license_id, resource_name, parse_thresholds(values, f"{setting} {target.strip()}"))
         )
     return tuple(overrides)
+
+
+def parse_schedule_minutes(expression: str) -> int:
+    """Minutes between runs from the schedule, e.g. `rate(15 minutes)`; 15 for cron() or when unset.
+
+    Only used to spread routine forecasts over the runs of a day; a cron() schedule that runs less
+    often than every 15 minutes should set SCHEDULE_RATE to an equivalent rate() for that purpose.
+    """
+    match = re.fullmatch(r"\s*rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)\s*", expression)
+    if not match:
+        return 15
+    minutes = int(match.group(1)) * {"minute": 1, "hour": 60, "day": 1440}[match.group(2).rstrip("s")]
+    return max(minutes, 1)
 
 
 def _s3_uri(value: str) -> str | None:

@@ -115,8 +115,6 @@ def state_to_item(license_id: str, state: AlertState, pending: OutgoingMessage |
             }
         ),
     }
-    if state.forecast_checked_at is not None:
-        item["forecast_checked_at"] = iso(state.forecast_checked_at)
     if state.silences:
         item["silences"] = {target: iso(until) for target, until in state.silences.items()}
     if pending is not None:
@@ -146,7 +144,6 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
             name: ForecastMark(Decimal(mark["days_to_limit"]), parse_iso(mark["notified_at"]))
             for name, mark in (item.get("forecasts") or {}).items()
         },
-        forecast_checked_at=parse_iso(item["forecast_checked_at"]) if item.get("forecast_checked_at") else None,
         silences={target: parse_iso(until) for target, until in (item.get("silences") or {}).items()},
     )
     pending = item.get("pending")

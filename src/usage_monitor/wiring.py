@@ -88,6 +88,7 @@ def wire(settings: Settings, session: Any = None) -> Wired:
         deadline_margin_seconds=settings.deadline_margin_seconds,
         forecast_history=timedelta(days=settings.forecast_history_days),
         forecast_interval=timedelta(hours=settings.forecast_interval_hours),
+        schedule_minutes=settings.schedule_minutes,
         metrics_top_licenses=settings.metrics_top_licenses,
     )
     # Optional adapters: their clients exist only when their setting is set.

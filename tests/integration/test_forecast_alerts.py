@@ -23,7 +23,9 @@ def run_with_usage(harness: Harness, license_id: str, series: list[tuple[float, 
 
 def test_steady_growth_raises_one_forecast_alert_before_any_threshold(harness: Harness) -> None:
     add_licenses(harness, {"grow": usage_of(signatures=(500, 1000))})
-    harness.configure(ALERT_THRESHOLDS="80,95", FORECAST_INTERVAL_HOURS="1", FORECAST_ALERT_DAYS="14")
+    harness.configure(
+        ALERT_THRESHOLDS="80,95", FORECAST_INTERVAL_HOURS="12", SCHEDULE_RATE="rate(12 hours)", FORECAST_ALERT_DAYS="14"
+    )
 
     # 100 signatures a day: 500, 550, 600 (3 points over a day), then 650.
     run_with_usage(harness, "grow", [(0, 500), (12, 550), (24, 600), (36, 650)])
@@ -55,7 +57,7 @@ def test_threshold_alert_states_the_forecast_in_plain_words(harness: Harness) ->
 
 def test_flat_usage_is_said_to_be_flat_and_too_little_history_is_named(harness: Harness) -> None:
     add_licenses(harness, {"flat": usage_of(signatures=(900, 1000)), "new": usage_of(signatures=(900, 1000))})
-    harness.configure(ALERT_THRESHOLDS="95", FORECAST_INTERVAL_HOURS="1")
+    harness.configure(ALERT_THRESHOLDS="95", FORECAST_INTERVAL_HOURS="12", SCHEDULE_RATE="rate(12 hours)")
     for hours in (0, 12, 24):
         harness.simulator.licenses["flat"].usage = usage_of(signatures=(900, 1000))
         harness.invoke(time=at(hours))

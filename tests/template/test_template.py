@@ -96,6 +96,7 @@ SHARED_ENVIRONMENT = {
     "ALERT_THRESHOLD_OVERRIDES": {"Ref": "AlertThresholdOverrides"},
     "FORECAST_ALERT_DAYS": {"Ref": "ForecastAlertDays"},
     "METRICS_TOP_LICENSES": {"Ref": "MetricsTopLicenses"},
+    "SCHEDULE_RATE": {"Ref": "ScheduleRate"},
 }
 LICENSE_LIST_URI = {"Fn::Sub": "s3://${LicenseListBucket}/${LicenseListKey}"}
 EXPECTED_ENVIRONMENT = {
@@ -537,6 +538,7 @@ def test_deployed_function(deployed):
         "ALERT_THRESHOLD_OVERRIDES": "",
         "FORECAST_ALERT_DAYS": "14",
         "METRICS_TOP_LICENSES": "3",
+        "SCHEDULE_RATE": "rate(15 minutes)",
         # Off by default: no license list, no fan-out.
         "LICENSE_LIST_S3_URI": "",
         "FANOUT_QUEUE_URL": "",

@@ -470,7 +470,6 @@ def test_forecast_alert_once_then_only_when_the_date_moves_closer() -> None:
     assert closer.alert is not None
     assert beyond.alert is None
     assert beyond.state.forecasts == {}
-    assert beyond.state.forecast_checked_at == now + timedelta(hours=3)
 
 
 def test_no_forecast_alert_above_a_threshold_or_when_disabled() -> None:
