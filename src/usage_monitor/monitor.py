@@ -259,7 +259,10 @@ class Monitor:
             if outlook.days_to_limit is not None:
                 fleet.observe_days_to_limit(name, float(outlook.days_to_limit))
         problems = [p for r in result.resources for p in r.problems] + list(result.problems)
-        log = logger.warning if problems else logger.info
+        # A healthy license logs at DEBUG: at INFO, one line per license per run is most of the log bill
+        # of a large fleet, and the snapshot already holds the same figures.
+        alerting = any(self.policy.level_of(r, result.license_id) is not None for r in result.resources)
+        log = logger.warning if problems else logger.info if alerting else logger.debug
         log(
             "license checked",
             extra={
