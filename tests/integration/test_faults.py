@@ -564,3 +564,22 @@ def test_a_429_pauses_every_worker_not_just_the_one_told(harness: Harness) -> No
     assert later
     assert min(later) - told[0].at >= 0.45
     assert harness.snapshot("told", T1)["status"] == "ok"
+
+
+def test_secret_access_denied_fails_the_run_naming_the_secret_and_the_denial(harness: Harness) -> None:
+    add_licenses(harness, {"x": HEALTHY})
+
+    def deny(request: Any, **_: Any) -> AWSResponse:
+        body = json.dumps({"__type": "AccessDeniedException", "message": "not authorized to GetSecretValue"})
+        return AWSResponse(request.url, 400, HTTPHeaders(), MockRawResponse(body.encode()))
+
+    wire_with_hooks(harness, {"before-send.secrets-manager.GetSecretValue": deny}, first=True)
+
+    with pytest.raises(SecretUnavailable) as raised:
+        harness.invoke(time=T1)
+
+    assert harness.stack.secret_id in str(raised.value)
+    assert "AccessDeniedException" in str(raised.value)
+    (alert,) = harness.alerts()
+    assert alert.attributes["event_type"] == "check_failed"
+    assert harness.simulator.requests == []
