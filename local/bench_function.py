@@ -213,6 +213,8 @@ def main(argv: list[str]) -> int:
                 "checked": summary.get("checked"),
                 "failed": len(summary.get("failed") or []),
                 "alerts": summary.get("alerts"),
+                # a fan-out dispatch (FANOUT_QUEUE_URL set) checks nothing and reports what it queued
+                **{key: summary[key] for key in ("dispatched", "chunks") if key in summary},
                 "calls": counter.calls,
                 "checks": clock.summary(run_started, run_ended),
                 "rss_hwm_kb": proc_status_kb("VmHWM"),

@@ -11,6 +11,9 @@ RSS are its own. For each fleet size N (every license in one tokens secret, LICE
   file: user+sys CPU of the function process per license, log bytes per license.
 - alerts: L = 0, a share of the licenses above 80% on the first run (alert states created, SNS publish),
   then a steady run: the alert path's AWS calls.
+- dispatcher: FANOUT_QUEUE_URL set (chunks of FANOUT_CHUNK_SIZE = 500), one run: the scheduled handler
+  only queues the licenses to SQS (SendMessageBatch); wall, CPU and AWS calls per license, and the
+  chunks read back from the queue.
 
 and, in the same run, the cold import of `usage_monitor.app` next to a bare `import boto3`. It prints
 plain-text tables and one PASS/FAIL line per target. Every wait is bounded; nothing leaves 127.0.0.1.
@@ -42,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from local.aws import ACCOUNT_ID, REGION, ROOT, LocalStack, provision
+from local.aws import ACCOUNT_ID, REGION, ROOT, LocalStack, create_work_queue, provision
 from local.bench_simulator import fleet_ids, is_busy, token_for
 
 DEFAULT_SIZES = (100, 1_000, 10_000)
@@ -56,6 +59,7 @@ TARGET_RSS_AT = 10_000
 TARGET_IMPORT_RATIO = 1.5  # import usage_monitor.app vs import boto3
 TARGET_EFFICIENCY = 0.9  # N·L/C / wall, steady run at the largest N
 SECRET_STRING_LIMIT = 65_536  # Secrets Manager's SecretString quota, which moto does not enforce
+FANOUT_CHUNK_SIZE = 500  # licenses per work message in the dispatcher scenario (the setting's default)
 
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -95,6 +99,17 @@ class Scenario:
     simulator_cpu_s: float
     moto_cpu_s: float
     wall_s: float
+    queued: QueuedWork | None = None  # the work queue after a fan-out dispatch
+
+
+@dataclass(frozen=True)
+class QueuedWork:
+    """The fan-out work queue after the dispatcher ran: SQS's message count, and the messages read back."""
+
+    approximate_messages: int
+    received_messages: int
+    license_ids: int
+    distinct_license_ids: int
 
 
 @dataclass
@@ -103,6 +118,7 @@ class SizeResult:
     secret_bytes: int
     busy: int
     scenarios: dict[str, Scenario] = field(default_factory=dict)
+    dispatcher: Scenario | None = None  # kept apart: it checks no license, so the tables above exclude it
 
 
 # --- processes -----------------------------------------------------------------------------------------
@@ -272,12 +288,18 @@ def run_scenario(
     session: Any,
     options: Options,
     workdir: Path,
+    fanout: bool = False,
 ) -> Scenario:
     moto.reset()
     stack = provision(session, secret_json(n))
+    overrides = {"MAX_CONCURRENCY": str(options.concurrency)}
+    queue_url = ""
+    if fanout:
+        queue_url = create_work_queue(session)
+        overrides.update(FANOUT_QUEUE_URL=queue_url, FANOUT_CHUNK_SIZE=str(FANOUT_CHUNK_SIZE))
     simulator = SimulatorProcess(n, latency, busy_every)
     try:
-        env = function_env(stack.environment(simulator.base_url, MAX_CONCURRENCY=str(options.concurrency)), moto.url)
+        env = function_env(stack.environment(simulator.base_url, **overrides), moto.url)
         config_path = workdir / f"{name}-{n}.config.json"
         result_path = workdir / f"{name}-{n}.result.json"
         log_path = workdir / f"{name}-{n}.stdout.log"
@@ -316,7 +338,27 @@ def run_scenario(
         simulator_cpu_s=float(after["cpu_seconds"]) - float(before["cpu_seconds"]),
         moto_cpu_s=moto_cpu,
         wall_s=wall,
+        queued=read_work_queue(session, queue_url) if fanout else None,
     )
+
+
+def read_work_queue(session: Any, queue_url: str) -> QueuedWork:
+    """ApproximateNumberOfMessages, then every message received once (left in the queue) and its licenses."""
+    sqs = session.client("sqs", region_name=REGION)
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    approximate = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+    received = 0
+    license_ids: list[str] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        )
+        if not messages:
+            break
+        received += len(messages)
+        for message in messages:
+            license_ids += json.loads(message["Body"])["license_ids"]
+    return QueuedWork(approximate, received, len(license_ids), len(set(license_ids)))
 
 
 def measure_size(n: int, moto: MotoServer, session: Any, options: Options, workdir: Path) -> SizeResult:
@@ -359,7 +401,42 @@ def measure_size(n: int, moto: MotoServer, session: Any, options: Options, workd
             **common,
         )
     check_runs(result)
+    progress(f"N={n:,}: dispatcher scenario (FANOUT_QUEUE_URL set, chunk {FANOUT_CHUNK_SIZE})")
+    result.dispatcher = run_scenario(
+        name="dispatcher",
+        latency=0.0,
+        busy_every=0,
+        runs=[run_spec("dispatcher", n, 0, "dispatch")],
+        fanout=True,
+        **common,
+    )
+    check_dispatch(result)
     return result
+
+
+def check_dispatch(result: SizeResult) -> None:
+    """The dispatch must have checked nothing and queued every license once, in ⌈N / chunk⌉ messages."""
+    scenario = result.dispatcher
+    assert scenario is not None
+    assert scenario.queued is not None
+    run, queued = scenario.runs[0], scenario.queued
+    chunks = -(-result.n // FANOUT_CHUNK_SIZE)
+    if (
+        run["checked"] != 0
+        or run["failed"]
+        or run.get("dispatched") != result.n
+        or run.get("chunks") != chunks
+        or scenario.simulator_requests != 0
+        or queued.approximate_messages != chunks
+        or queued.received_messages != chunks
+        or queued.license_ids != result.n
+        or queued.distinct_license_ids != result.n
+    ):
+        raise RuntimeError(
+            f"dispatcher at N={result.n}: checked {run['checked']}, failed {run['failed']}, dispatched "
+            f"{run.get('dispatched')} in {run.get('chunks')} chunks (expected {chunks}), simulator requests "
+            f"{scenario.simulator_requests}, queue {queued}; figures invalid"
+        )
 
 
 def check_runs(result: SizeResult) -> None:
@@ -644,6 +721,7 @@ def render(
         ),
         "",
     ]
+    out += dispatcher_lines(results)
     out += simulator_lines(results, options)
     out += secret_lines(results)
     out += [
@@ -662,6 +740,47 @@ def render(
     targets, all_pass = target_lines(results, imports, options)
     out += ["", "Targets", *targets]
     return out, all_pass
+
+
+def dispatcher_lines(results: list[SizeResult]) -> list[str]:
+    dispatched = [(r, r.dispatcher) for r in results if r.dispatcher is not None]
+    if not dispatched:
+        return []
+    lines = [
+        f"Fan-out dispatcher (FANOUT_QUEUE_URL set, chunk {FANOUT_CHUNK_SIZE}): one scheduled run, no license "
+        "checked, all queued; AWS calls per license"
+    ]
+    rows = []
+    services = ("dynamodb", "secretsmanager", "sqs")
+    for r, scenario in dispatched:
+        run, queued = scenario.runs[0], scenario.queued
+        assert queued is not None
+        by_service = calls_by_service(run)
+        rows.append(
+            [
+                f"{r.n:,}",
+                f"{run['wall_s']:.3f} s",
+                f"{cpu_ms_per_license(run, r.n):.3f}",
+                *(f"{by_service.get(s, 0) / r.n:.4f}" for s in services),
+                f"{total_calls(run) / r.n:.4f}",
+                operations_text(run),
+                f"{queued.approximate_messages:,}",
+                f"{queued.license_ids:,}",
+                f"{mib(run['rss_hwm_kb']):.1f} MiB",
+            ]
+        )
+    lines += table(
+        ["N", "wall", "CPU ms/license", *services, "total", "calls", "chunks sent", "licenses in them", "peak RSS"],
+        rows,
+        ">>>>>>><>>>",
+    )
+    lines += [
+        "  the function process's first invocation, so wall and CPU include its wiring (boto3 import, clients);",
+        "  chunks sent = the work queue's ApproximateNumberOfMessages, licenses in them = read back by",
+        "  ReceiveMessage (each once); the Leegality simulator served no request",
+        "",
+    ]
+    return lines
 
 
 def simulator_lines(results: list[SizeResult], options: Options) -> list[str]:
