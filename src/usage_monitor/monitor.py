@@ -409,9 +409,3 @@ def _will_alert_on_thresholds(alert: Alert | None) -> bool:
 
 def _failure(license_id: str, kind: FailureKind, message: str) -> CheckResult:
     return CheckResult(license_id, datetime.now(UTC), error=CheckError(kind, message))
-
-
-def monotonic_deadline(seconds: float) -> RemainingSeconds:
-    """A `remaining_seconds` for runs outside Lambda (CLI, local run)."""
-    end = time.monotonic() + seconds
-    return lambda: end - time.monotonic()
