@@ -76,8 +76,17 @@ EXPECTED_RESOURCES = {
     WORK_QUEUE: "AWS::SQS::Queue",
     WORK_DLQ: "AWS::SQS::Queue",
     "WorkDeadLetterAlarm": "AWS::CloudWatch::Alarm",
+    "WorkerErrorsAlarm": "AWS::CloudWatch::Alarm",
 }
-FAN_OUT_RESOURCES = {WORKER, WORKER_ROLE, WORKER_EVENT_SOURCE, WORK_QUEUE, WORK_DLQ, "WorkDeadLetterAlarm"}
+FAN_OUT_RESOURCES = {
+    WORKER,
+    WORKER_ROLE,
+    WORKER_EVENT_SOURCE,
+    WORK_QUEUE,
+    WORK_DLQ,
+    "WorkDeadLetterAlarm",
+    "WorkerErrorsAlarm",
+}
 
 # Globals: what checking needs, shared by the scheduled function and the fan-out worker.
 SHARED_ENVIRONMENT = {
@@ -997,3 +1006,11 @@ def test_issue_five_settings_reach_the_function(transformed):
     assert variables["FORECAST_ALERT_DAYS"] == {"Ref": "ForecastAlertDays"}
     assert variables["METRICS_TOP_LICENSES"] == {"Ref": "MetricsTopLicenses"}
     assert variables["MAX_REQUESTS_PER_SECOND"] == {"Ref": "MaxRequestsPerSecond"}
+
+
+def test_worker_errors_alarm_exists_only_with_fan_out(transformed):
+    alarm = transformed["Resources"]["WorkerErrorsAlarm"]
+    assert alarm["Condition"] == "FanOutEnabled"
+    properties = alarm["Properties"]
+    assert (properties["Namespace"], properties["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert properties["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": WORKER}}]
