@@ -30,7 +30,9 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 def get_tracer() -> Tracer:
     from aws_lambda_powertools import Tracer
 
-    return Tracer(service=SERVICE)
+    # botocore only: Leegality requests run on worker threads that carry no X-Ray segment, and patching
+    # urllib3 would log "segment not found" for each of them. The run's AWS calls are what traces show.
+    return Tracer(service=SERVICE, patch_modules=["botocore"])
 
 
 @dataclass
