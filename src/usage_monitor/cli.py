@@ -422,19 +422,11 @@ def run_history(args: argparse.Namespace) -> int:
 
 def query_snapshots(session: Any, table_name: str, license_id: str, since: datetime) -> list[dict[str, Any]]:
     """Every snapshot of the license captured at or after `since`, oldest first, all pages."""
-    from boto3.dynamodb.conditions import Key
+    from usage_monitor.store import query_history
 
-    condition = Key("license_id").eq(license_id) & Key("captured_at").gte(iso(since))
-    items: list[dict[str, Any]] = []
     with aws_errors(session.region_name, f"table {table_name}"):
         table = session.resource("dynamodb", config=aws_config()).Table(table_name)
-        kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
-        while True:
-            page = table.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if not page.get("LastEvaluatedKey"):
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_history(table, license_id, since)
     # Alert state and idempotency records live in other partitions; this guards older layouts.
     return [item for item in items if item.get("record_type", "snapshot") == "snapshot"]
 

@@ -169,18 +169,7 @@ class DynamoStore:
             yield SnapshotWriter(batch, self.retention_days)
 
     def history(self, license_id: str, since: datetime) -> list[dict[str, Any]]:
-        """Snapshots of one license from `since` on, oldest first (paginated Query)."""
-        from boto3.dynamodb.conditions import Key
-
-        condition = Key("license_id").eq(license_id) & Key("captured_at").gte(iso(since))
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
-        while True:
-            page = self.table.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_history(self.table, license_id, since)
 
     def load_states(self, license_ids: Iterable[str]) -> dict[str, StoredState]:
         """Alert state for each license that has one, read 100 keys per BatchGetItem."""
@@ -248,6 +237,21 @@ class DynamoStore:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise StateConflict(license_id) from exc
             raise
+
+
+def query_history(table: Table, license_id: str, since: datetime) -> list[dict[str, Any]]:
+    """Snapshots of one license from `since` on, oldest first (paginated Query)."""
+    from boto3.dynamodb.conditions import Key
+
+    condition = Key("license_id").eq(license_id) & Key("captured_at").gte(iso(since))
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
+    while True:
+        page = table.query(**kwargs)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def usage_points(items: Iterable[Mapping[str, Any]]) -> dict[str, list[UsagePoint]]:
