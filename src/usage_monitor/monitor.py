@@ -17,7 +17,15 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from usage_monitor.alerts import Alert, AlertPolicy, AlertState, ChangeKind, apply_silences, evaluate
+from usage_monitor.alerts import (
+    Alert,
+    AlertPolicy,
+    AlertState,
+    ChangeKind,
+    Evaluation,
+    apply_silences,
+    evaluate,
+)
 from usage_monitor.errors import ConfigError, SecretUnavailable
 from usage_monitor.events import RunRequest
 from usage_monitor.forecast import Forecast, UsagePoint, forecast
@@ -105,10 +113,12 @@ class Monitor:
         with self.store.snapshot_writer() as snapshots:
             for result in chain([first] if first is not None else [], checks):
                 stored = states.get(result.license_id, StoredState(AlertState()))
-                forecasts = self._forecasts_for(result, stored.state, request.captured_at)
+                forecasts, evaluation = self._forecasts_for(result, stored.state, request.captured_at)
                 snapshots.put(result, request.captured_at, forecasts)
                 self._record(result, summary, fleet, forecasts)
-                summary.alerts += self._notify(result, stored, request.captured_at, summary, forecasts, fleet)
+                summary.alerts += self._notify(
+                    result, stored, request.captured_at, summary, forecasts, fleet, evaluation
+                )
         # The run as a whole worked: a notified run failure gets its `recovered` notice.
         run_state = states.get(RUN_SCOPE, StoredState(AlertState()))
         summary.alerts += self._notify(
@@ -274,19 +284,23 @@ class Monitor:
 
     def _forecasts_for(
         self, result: CheckResult, state: AlertState, captured_at: datetime
-    ) -> dict[str, Forecast] | None:
-        """Forecasts when this run is the license's forecast slot, or when an alert will cite one."""
+    ) -> tuple[dict[str, Forecast] | None, Evaluation | None]:
+        """Forecasts when this run is the license's forecast slot, or when an alert will cite one.
+
+        Also returns the evaluation without forecasts when deciding needed it and it stays valid (no
+        forecast made), so the license is not evaluated twice.
+        """
         if result.error is not None or not any(r.evaluable for r in result.resources):
-            return None
-        if not self._forecast_slot(result.license_id, captured_at) and not _will_alert_on_thresholds(
-            evaluate(result, state, self.policy, captured_at).alert
-        ):
-            return None
+            return None, None
+        if not self._forecast_slot(result.license_id, captured_at):
+            plain = evaluate(result, state, self.policy, captured_at)
+            if not _will_alert_on_thresholds(plain.alert):
+                return None, plain
         try:
             items = self.store.history(result.license_id, captured_at - self.forecast_history)
         except Exception:  # A forecast is never worth losing the license's snapshot or alert over.
             logger.exception("could not read usage history for a forecast", extra={"license_id": result.license_id})
-            return None
+            return None, None
         points = usage_points(item for item in items if item.get("captured_at") != iso(captured_at))
         outlooks: dict[str, Forecast] = {}
         for resource in result.resources:
@@ -294,7 +308,7 @@ class Monitor:
                 continue
             series = [*points.get(resource.name, []), UsagePoint(captured_at, resource.current, resource.limit)]
             outlooks[resource.name] = forecast(series, captured_at)
-        return outlooks
+        return outlooks, None
 
     def _forecast_slot(self, license_id: str, captured_at: datetime) -> bool:
         return forecast_slot(license_id, captured_at, self.forecast_interval, self.schedule_minutes)
@@ -307,6 +321,7 @@ class Monitor:
         summary: RunSummary,
         forecasts: dict[str, Forecast] | None = None,
         fleet: FleetMetrics | None = None,
+        evaluation: Evaluation | None = None,
     ) -> int:
         """Claim the transition in DynamoDB, publish, then confirm; returns alerts published."""
         license_id = result.license_id
@@ -314,7 +329,8 @@ class Monitor:
         state = stored.state
         if stored.pending is not None:
             published += self._deliver_pending(license_id, stored.pending, state.version)
-        evaluation = evaluate(result, state, self.policy, captured_at, forecasts)
+        if evaluation is None:
+            evaluation = evaluate(result, state, self.policy, captured_at, forecasts)
         # Expired mutes are dropped from the state as it is saved anyway; live ones only hold back publishing.
         after = replace(evaluation.state, silences={t: u for t, u in state.silences.items() if u > captured_at})
         alert = apply_silences(evaluation.alert, state.silences, captured_at) if evaluation.alert else None
