@@ -528,25 +528,23 @@ def source_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
+def _git(*args: str) -> str:
+    # Fixed git subcommands from this file only, no outside input.
+    return subprocess.run(  # noqa: S603
+        ["git", *args],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout.strip()
+
+
 def source_description() -> str:
     """`<commit>` or `<commit> + uncommitted changes in src/`, from git when it is there."""
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        head = _git("rev-parse", "--short", "HEAD")
+        dirty = _git("status", "--porcelain", "--", "src")
     except (OSError, subprocess.SubprocessError):
         return "(not a git checkout)"
     return f"commit {head}" + (" + uncommitted changes in src/" if dirty else "")
