@@ -30,8 +30,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from usage_monitor.alerts import AlertPolicy, severity_of
+from usage_monitor.credentials import RunCredentials, check_license
 from usage_monitor.errors import ConfigError
 from usage_monitor.leegality import LeegalityClient
+from usage_monitor.minting import TokenMinter
 from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
 from usage_monitor.render import iso, percent_text
 from usage_monitor.report import UsageRow, level_label, row_from_snapshot, usage_table
@@ -205,7 +207,8 @@ def _add_check(commands: Any) -> None:
         help="call the Leegality API now for one or more licenses",
         description="Call the Leegality usage-statistics API once per license and print the usage table.\n"
         "Token: LEEGALITY_TOKEN (one token for every license) or, when it is unset, the deployed\n"
-        "tokens secret (a bare token, or a JSON object of license ID -> token and an optional 'default').",
+        "tokens secret (a bare token, an OAuth2 client object {clientId, clientSecret, baseUrl?}, or a JSON\n"
+        "object of license ID -> token or client object, with an optional 'default').",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -243,8 +246,11 @@ def run_check(args: argparse.Namespace) -> int:
     base_url = resolve_base_url(args.base_url, sandbox=args.sandbox, env=os.environ)
     tokens, secret_id = _token_book(args)
     client = LeegalityClient(base_url)
+    # OAuth2 clients in the secret mint one token each, shared by their licenses, as in the Lambda.
+    minter = TokenMinter(base_url, client.http, client.retry, client.timeout)
+    credentials = RunCredentials(tokens, secret_id, minter)
     with ThreadPoolExecutor(max_workers=min(MAX_CHECK_WORKERS, len(license_ids))) as pool:
-        results = list(pool.map(lambda lid: _check_one(client, lid, tokens, secret_id), license_ids))
+        results = list(pool.map(lambda lid: check_license(client, credentials, lid), license_ids))
 
     if args.json:
         print(json.dumps([result_json(result, policy) for result in results], indent=2))
@@ -280,14 +286,6 @@ def _token_book(args: argparse.Namespace) -> tuple[TokenBook, str | None]:
     return parse_secret(text, secret_id), secret_id
 
 
-def _check_one(client: LeegalityClient, license_id: str, tokens: TokenBook, secret_id: str | None) -> CheckResult:
-    token = tokens.token_for(license_id)
-    if token is None:
-        message = f"tokens secret {secret_id} has no entry for this license and no 'default'"
-        return CheckResult(license_id, datetime.now(UTC), error=CheckError(FailureKind.NO_TOKEN, message))
-    return client.check(license_id, token, redact=tokens.secrets)
-
-
 def failure_line(license_id: str, error: CheckError, base_url: str) -> str:
     """What went wrong for one license, in words a person acts on."""
     codes = "/".join(code for code in (error.code, error.detail_code) if code)
@@ -303,6 +301,8 @@ def failure_line(license_id: str, error: CheckError, base_url: str) -> str:
         return f"access denied for license {license_id}: {error.message}{suffix}"
     if error.http_status == 400 and error.detail_code == "LE_ERR_SS_008":
         return f"unknown license {license_id}: {error.message}{suffix}"
+    if error.kind == FailureKind.CREDENTIALS_REJECTED:
+        return f"OAuth2 client refused for license {license_id}: {error.message}"
     if error.kind == FailureKind.NO_TOKEN:
         return f"no token for license {license_id}: {error.message}"
     if error.kind == FailureKind.UNREACHABLE:

@@ -51,6 +51,7 @@ class FailureKind(StrEnum):
     MALFORMED_RESPONSE = "malformed_response"
     UNREACHABLE = "unreachable"
     NO_TOKEN = "no_token"
+    CREDENTIALS_REJECTED = "credentials_rejected"
     DEADLINE = "deadline"
     RUN_FAILED = "run_failed"
 
@@ -77,6 +78,7 @@ class CheckError:
             FailureKind.TOKEN_REJECTED,
             FailureKind.ACCESS_DENIED,
             FailureKind.NO_TOKEN,
+            FailureKind.CREDENTIALS_REJECTED,
             FailureKind.RUN_FAILED,
         )
 

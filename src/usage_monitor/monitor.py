@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -26,19 +26,17 @@ from usage_monitor.alerts import (
     apply_silences,
     evaluate,
 )
-from usage_monitor.errors import ConfigError, SecretUnavailable
+from usage_monitor.credentials import RunCredentials, UsageClient, check_license, redacted_traceback
+from usage_monitor.errors import ConfigError, MonitorError, SecretUnavailable
 from usage_monitor.events import RunRequest
 from usage_monitor.forecast import Forecast, UsagePoint, forecast
+from usage_monitor.minting import TokenMinter
 from usage_monitor.models import RUN_SCOPE, CheckError, CheckResult, FailureKind
 from usage_monitor.notify import PublishFailed
 from usage_monitor.observability import FleetMetrics, logger, metrics
 from usage_monitor.render import OutgoingMessage, iso, render, usage_text
 from usage_monitor.store import DynamoStore, StateConflict, StoredState, usage_points
 from usage_monitor.tokens import TokenBook, TokenSource
-
-
-class UsageClient(Protocol):
-    def check(self, license_id: str, token: str, *, redact: Iterable[str] = ()) -> CheckResult: ...
 
 
 class Notifier(Protocol):
@@ -55,14 +53,18 @@ class RunSummary:
     failed: list[str] = field(default_factory=list)
     alerts: int = 0
     publish_failures: int = 0
+    tokens_minted: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        summary: dict[str, Any] = {
             "captured_at": self.captured_at,
             "checked": self.checked,
             "failed": self.failed,
             "alerts": self.alerts,
         }
+        if self.tokens_minted:
+            summary["tokens_minted"] = self.tokens_minted
+        return summary
 
 
 class Monitor:
@@ -81,8 +83,10 @@ class Monitor:
         forecast_interval: timedelta = timedelta(hours=24),
         schedule_minutes: int = 15,
         metrics_top_licenses: int = 3,
+        minter: TokenMinter | None = None,
     ) -> None:
         self.tokens = tokens
+        self.minter = minter
         self.client = client
         self.store = store
         self.notifier = notifier
@@ -103,11 +107,12 @@ class Monitor:
         except (SecretUnavailable, ConfigError) as exc:
             self.alert_run_failed(exc, request.captured_at, summary)
             raise
+        credentials = RunCredentials(book, self.tokens.secret_id, self.minter, self.tokens.refresh)
         fleet = FleetMetrics(top_licenses=self.metrics_top_licenses)
         # Alert state is read (BatchGetItem, 100 keys a call) while the first checks are in flight.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="state") as loader:
             loading = loader.submit(self.store.load_states, (*license_ids, RUN_SCOPE))
-            checks = self._check_all(license_ids, book, remaining_seconds)
+            checks = self._check_all(license_ids, credentials, remaining_seconds)
             first = next(checks, None)
             states = loading.result()
         with self.store.snapshot_writer() as snapshots:
@@ -124,7 +129,10 @@ class Monitor:
         summary.alerts += self._notify(
             CheckResult(RUN_SCOPE, request.captured_at), run_state, request.captured_at, summary, None, fleet
         )
+        summary.tokens_minted = credentials.tokens_minted
         self._emit_run_metrics(summary, fleet)
+        metrics.add_metric(name="TokensMinted", unit=MetricUnit.Count, value=credentials.tokens_minted)
+        metrics.add_metric(name="TokenEndpointFailures", unit=MetricUnit.Count, value=credentials.endpoint_failures)
         logger.info("run finished", extra={**summary.to_dict(), "publish_failures": summary.publish_failures})
         return summary
 
@@ -152,7 +160,7 @@ class Monitor:
         return ids
 
     def _check_all(
-        self, license_ids: tuple[str, ...], book: TokenBook, remaining_seconds: RemainingSeconds | None
+        self, license_ids: tuple[str, ...], credentials: RunCredentials, remaining_seconds: RemainingSeconds | None
     ) -> Iterator[CheckResult]:
         """Results as they complete; 401s are retried once with a freshly read secret (rotation).
 
@@ -172,7 +180,7 @@ class Monitor:
 
         def refill() -> None:
             for license_id in islice(waiting, max(window - len(pending), 0)):
-                pending[pool.submit(self._check_one, license_id, book, remaining_seconds)] = license_id
+                pending[pool.submit(self._check_one, license_id, credentials, remaining_seconds)] = license_id
 
         try:
             refill()
@@ -193,7 +201,7 @@ class Monitor:
         finally:
             # Never wait for stragglers: their threads end on their own timeouts after we return.
             pool.shutdown(wait=False, cancel_futures=True)
-        yield from self._retry_rejected(rejected, book, remaining_seconds)
+        yield from self._retry_rejected(rejected, credentials, remaining_seconds)
 
     def _past_deadline(self, pending: dict[Future[CheckResult], str], waiting: Iterator[str]) -> Iterator[CheckResult]:
         unchecked = 0
@@ -210,34 +218,44 @@ class Monitor:
         logger.error("run deadline reached", extra={"unchecked": unchecked})
 
     def _retry_rejected(
-        self, rejected: list[CheckResult], book: TokenBook, remaining_seconds: RemainingSeconds | None
+        self, rejected: list[CheckResult], credentials: RunCredentials, remaining_seconds: RemainingSeconds | None
     ) -> Iterator[CheckResult]:
-        if not rejected:
+        """Static tokens refused: re-read the secret once and retry the licenses whose token changed.
+        (A minted token was already minted again and retried once in `check_license`.)"""
+        static = [r for r in rejected if not credentials.uses_client(r.license_id)]
+        yield from (r for r in rejected if credentials.uses_client(r.license_id))
+        if not static:
             return
-        fresh = self.tokens.refresh()
-        for result in rejected:
-            token = fresh.token_for(result.license_id)
-            if token is None or token == book.token_for(result.license_id):
+        book = credentials.book
+        try:
+            fresh = self.tokens.refresh()
+        except MonitorError as exc:
+            # The first answers stand; a failed re-read must not cost the run its other results.
+            logger.error("re-reading the tokens secret after a 401 failed", extra={"error": str(exc)})
+            yield from static
+            return
+        credentials.reload(fresh)
+        for result in static:
+            credential = fresh.credential_for(result.license_id)
+            if credential is None or credential == book.credential_for(result.license_id):
                 yield result
                 continue
             logger.info("token rejected; retrying with the rotated secret", extra={"license_id": result.license_id})
-            yield self._check_one(result.license_id, fresh, remaining_seconds)
+            yield self._check_one(result.license_id, credentials, remaining_seconds)
 
-    def _check_one(self, license_id: str, book: TokenBook, remaining_seconds: RemainingSeconds | None) -> CheckResult:
+    def _check_one(
+        self, license_id: str, credentials: RunCredentials, remaining_seconds: RemainingSeconds | None
+    ) -> CheckResult:
         if remaining_seconds is not None and remaining_seconds() < self.deadline_margin_seconds:
             return _failure(license_id, FailureKind.DEADLINE, "not checked: the run reached its deadline")
-        token = book.token_for(license_id)
-        if token is None:
-            return _failure(
-                license_id,
-                FailureKind.NO_TOKEN,
-                f"no token for license {license_id} in tokens secret {self.tokens.secret_id!r} "
-                '(add an entry for it or a "default")',
-            )
         try:
-            return self.client.check(license_id, token, redact=book.secrets)
+            return check_license(self.client, credentials, license_id)
         except Exception as exc:  # A bug in one check must not cost the others their snapshots.
-            logger.exception("unexpected error while checking", extra={"license_id": license_id})
+            # No logger.exception: the exception text may quote a header, i.e. a token.
+            logger.error(
+                "unexpected error while checking",
+                extra={"license_id": license_id, "traceback": redacted_traceback(exc, credentials.redaction)},
+            )
             return _failure(license_id, FailureKind.HTTP_ERROR, f"internal error ({type(exc).__name__})")
 
     def _record(

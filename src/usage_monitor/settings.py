@@ -47,6 +47,8 @@ class Settings:
     fanout_queue_url: str | None = None
     fanout_chunk_size: int = 500
     metrics_top_licenses: int = 3
+    token_max_age_seconds: int = 900
+    ca_bundle_parameter: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -80,6 +82,8 @@ class Settings:
             fanout_queue_url=env.get("FANOUT_QUEUE_URL", "").strip() or None,
             fanout_chunk_size=_int(env, "FANOUT_CHUNK_SIZE", 500, minimum=1, maximum=5000),
             metrics_top_licenses=_int(env, "METRICS_TOP_LICENSES", 3, minimum=0, maximum=50),
+            token_max_age_seconds=_int(env, "TOKEN_MAX_AGE_SECONDS", 900, minimum=30, maximum=86400),
+            ca_bundle_parameter=_ssm_name(env.get("CA_BUNDLE_PARAMETER", "").strip()),
         )
 
 
@@ -144,6 +148,14 @@ def parse_schedule_minutes(expression: str) -> int:
     return max(minutes, 1)
 
 
+def _ssm_name(value: str) -> str | None:
+    if not value:
+        return None
+    if not re.fullmatch(r"/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*", value) or len(value) > 1011:
+        raise ConfigError(f"CA_BUNDLE_PARAMETER: {value!r} is not an SSM parameter name")
+    return value
+
+
 def _s3_uri(value: str) -> str | None:
     if not value:
         return None
@@ -193,14 +205,26 @@ def parse_thresholds(raw: str, setting: str) -> tuple[Decimal, ...]:
     return tuple(sorted(thresholds))
 
 
-def validate_base_url(url: str) -> str:
-    """`https://` always; plain `http://` only for loopback (the local simulator)."""
+def validate_base_url(url: str, source: str = "LEEGALITY_BASE_URL", *, show_value: bool = True) -> str:
+    """`https://` always; plain `http://` only for loopback (the local simulator). No user, password,
+    query or fragment: the base is joined with API paths, and a password has no place in a URL.
+
+    `show_value` False for a URL from the secret, which could carry a password.
+    """
     parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
+    clean = not (parts.username or parts.password or parts.query or parts.fragment or "@" in parts.netloc)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    allowed = parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname or ""))
+    if clean and port_ok and parts.hostname and allowed:
         return url.rstrip("/")
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
-        return url.rstrip("/")
-    raise ConfigError(f"LEEGALITY_BASE_URL: {url!r} must be an https:// URL (http:// only for loopback)")
+    shown = f"{url!r} " if show_value else ""
+    raise ConfigError(
+        f"{source}: {shown}must be an https:// URL (http:// only for loopback) without user, password, "
+        "query or fragment"
+    )
 
 
 def _is_loopback(host: str) -> bool:
