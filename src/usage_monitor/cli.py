@@ -304,7 +304,7 @@ def failure_line(license_id: str, error: CheckError, base_url: str) -> str:
     if error.kind == FailureKind.CREDENTIALS_REJECTED:
         return f"OAuth2 client refused for license {license_id}: {error.message}"
     if error.kind == FailureKind.NO_TOKEN:
-        return f"no token for license {license_id}: {error.message}"
+        return error.message  # names the license and the secret
     if error.kind == FailureKind.UNREACHABLE:
         return f"cannot reach Leegality at {base_url} for license {license_id}: {error.message}"
     if error.kind == FailureKind.MALFORMED_RESPONSE:

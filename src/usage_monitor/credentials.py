@@ -15,9 +15,8 @@ from typing import Protocol
 
 from usage_monitor.errors import MonitorError
 from usage_monitor.leegality import redact_then_cut
-from usage_monitor.minting import TokenEndpointError, TokenMinter
+from usage_monitor.minting import TokenEndpointError, TokenMinter, logger
 from usage_monitor.models import CheckError, CheckResult, FailureKind
-from usage_monitor.observability import logger
 from usage_monitor.tokens import ClientCredentials, TokenBook
 
 
@@ -70,7 +69,7 @@ class RunCredentials:
         """(token, base URL or None for the default), or why this license has none."""
         problem = self.book.problem_for(license_id)
         if problem is not None:
-            return CheckError(FailureKind.NO_TOKEN, f"{problem}; fix that entry")
+            return CheckError(FailureKind.NO_TOKEN, f"no usable credential for license {license_id}: {problem}")
         credential = self.book.credential_for(license_id)
         if credential is None:
             return CheckError(

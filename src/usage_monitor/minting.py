@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
+import os
 import re
 import threading
 import time
@@ -29,7 +31,6 @@ from urllib3.util.retry import Retry
 
 from usage_monitor.leegality import USER_AGENT, describe_network, read_capped, redact_then_cut
 from usage_monitor.models import CheckError, FailureKind
-from usage_monitor.observability import logger
 from usage_monitor.throttle import RequestThrottle
 from usage_monitor.tokens import ClientCredentials
 
@@ -39,6 +40,10 @@ LIFETIME_FIELDS = ("expiresIn", "expires_in")
 REFRESH_MARGIN_SECONDS = 60.0
 REFRESH_MARGIN_SHARE = 0.10
 _TOKEN_VALUE = re.compile(r"[\x21-\x7e]{1,8192}")
+
+# The stdlib logger Powertools' Logger configures under the service name: records are the Lambda's JSON
+# log lines, and `usage-monitor check` (which never imports Powertools, to start fast) can use this module.
+logger = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "leegality-usage-monitor"))
 
 
 class TokenEndpointError(Exception):

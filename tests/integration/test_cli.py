@@ -298,8 +298,8 @@ def test_secret_without_a_token_for_the_license(harness: Harness, run: Any):
 
     assert result.code == 2
     assert result.err.splitlines() == [
-        "usage-monitor: error: no token for license other: tokens secret leegality-usage-monitor/tokens has no "
-        "entry for this license and no 'default'"
+        "usage-monitor: error: no token for license other in tokens secret 'leegality-usage-monitor/tokens' "
+        '(add an entry for it or a "default")'
     ]
 
 
