@@ -41,13 +41,15 @@ class Issued:
 @dataclass
 class TokenIssuer:
     """`lifetime`: seconds a token lives. `style`: "jwt", "jwt-no-exp" or "opaque" (a non-JWT string).
-    `token_field`: where the token goes in `data`. `expires_in`: also send an explicit lifetime."""
+    `token_field`: where the token goes in `data`. `expires_in`: also send an explicit lifetime.
+    `expire_after_uses`: the server drops every token after that many accepted calls (mid-run expiry)."""
 
     lifetime: float = 300.0
     style: str = "jwt"
     token_field: str = "token"
     expires_in: float | None = None
     echo_secret: bool = False
+    expire_after_uses: int | None = None
     clients: dict[str, str] = field(default_factory=dict)
     suspended: set[str] = field(default_factory=set)
     issued: dict[str, Issued] = field(default_factory=dict)
@@ -65,10 +67,18 @@ class TokenIssuer:
 
     def valid(self, token: str | None, client_id: str | None) -> bool:
         """Whether `token` was issued here, has not expired, and (when given) belongs to `client_id`."""
-        issued = self.issued.get(token or "")
-        if issued is None or time.time() >= issued.expires_at:
-            return False
-        return client_id is None or issued.client_id == client_id
+        with self._lock:
+            issued = self.issued.get(token or "")
+            if issued is None or time.time() >= issued.expires_at:
+                return False
+            if self.expire_after_uses is not None:
+                self.expire_after_uses -= 1
+                if self.expire_after_uses <= 0:
+                    # This call still passes; every token issued so far is refused from the next call on.
+                    self.expire_after_uses = None
+                    for other in self.issued.values():
+                        other.expires_at = 0.0
+            return client_id is None or issued.client_id == client_id
 
     def expire_all(self) -> None:
         """Every token issued so far expires now (as if the lifetime had passed)."""

@@ -65,10 +65,10 @@ def _check(raw: str, values: set[str]) -> None:
             if len(value) >= 12 and value not in book.named_licenses and value != "default":
                 assert value not in problem
     for credential in (*book.by_license.values(), book.default):
-        value = credential.client_secret if isinstance(credential, ClientCredentials) else credential
-        if value is not None:
+        sent = credential.client_secret if isinstance(credential, ClientCredentials) else credential
+        if sent is not None:
             # Every value that reaches an HTTP header is visible ASCII: nothing http.client would refuse.
-            assert all(0x21 <= ord(c) <= 0x7E for c in value)
+            assert all(0x21 <= ord(c) <= 0x7E for c in sent)
 
 
 @settings(max_examples=300, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
