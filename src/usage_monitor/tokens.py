@@ -159,8 +159,9 @@ def _refuse_swapped(key: str, value: object, label: str, where: str, known: set[
     if not isinstance(value, str) or key == DEFAULT_KEY:
         return
     value = value.strip()
-    looks_like_id = value in known or bool(_UUID_SHAPE.fullmatch(value))
-    key_looks_like_token = bool(_JWT_SHAPE.fullmatch(key)) or (len(key) > 40 and not _UUID_SHAPE.fullmatch(key))
+    # License IDs are short (a UUID is 36 characters); tokens are long (a JWT is hundreds).
+    looks_like_id = bool(_UUID_SHAPE.fullmatch(value)) or (len(value) <= 40 and bool(LICENSE_ID_PATTERN.fullmatch(value)))
+    key_looks_like_token = len(key) > 40 and not _UUID_SHAPE.fullmatch(key)
     if (looks_like_id and key_looks_like_token) or value in known or _JWT_SHAPE.fullmatch(key):
         raise ConfigError(
             f"{where}: {label} looks swapped (its key looks like a token and its value like a license ID); "

@@ -50,12 +50,13 @@ def put_secret_keeping_cache(harness: Harness, value: Any) -> None:
     harness.session.client("secretsmanager").put_secret_value(SecretId=harness.stack.secret_id, SecretString=text)
 
 
-def everything_outside(harness: Harness, capsys: pytest.CaptureFixture[str]) -> str:
+def everything_outside(harness: Harness, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(
         [
             json.dumps(harness.table.scan()["Items"], default=str),
             json.dumps([a.__dict__ for a in harness.alerts()]),
             *capsys.readouterr(),
+            *(json.dumps(r.__dict__, default=str) for r in caplog.records),
         ]
     )
 
@@ -143,7 +144,7 @@ def test_two_clients_on_two_base_urls(harness: Harness) -> None:
 
 
 def test_a_wrong_client_secret_fails_every_license_of_that_client_at_once_naming_client_and_host(
-    harness: Harness, capsys: pytest.CaptureFixture[str]
+    harness: Harness, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     licenses = ["w-1", "w-2", "w-3"]
     client_fleet(harness, licenses)
@@ -169,7 +170,7 @@ def test_a_wrong_client_secret_fails_every_license_of_that_client_at_once_naming
         assert CLIENT_ID in alert.email
         assert harness.simulator.base_url.split("//")[1].split("/")[0] in alert.email
         assert "Settings → API Credentials" in alert.email
-    text = everything_outside(harness, capsys)
+    text = everything_outside(harness, capsys, caplog)
     assert "credentials_rejected" in text
     assert "[redacted]" in text  # the echoed secret was scrubbed
     assert "cs-WRONG-and-SECRET" not in text
