@@ -160,7 +160,8 @@ def _refuse_swapped(key: str, value: object, label: str, where: str, known: set[
         return
     value = value.strip()
     # License IDs are short (a UUID is 36 characters); tokens are long (a JWT is hundreds).
-    looks_like_id = bool(_UUID_SHAPE.fullmatch(value)) or (len(value) <= 40 and bool(LICENSE_ID_PATTERN.fullmatch(value)))
+    short_id = len(value) <= 40 and bool(LICENSE_ID_PATTERN.fullmatch(value))
+    looks_like_id = short_id or bool(_UUID_SHAPE.fullmatch(value))
     key_looks_like_token = len(key) > 40 and not _UUID_SHAPE.fullmatch(key)
     if (looks_like_id and key_looks_like_token) or value in known or _JWT_SHAPE.fullmatch(key):
         raise ConfigError(
