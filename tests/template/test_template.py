@@ -107,6 +107,8 @@ SHARED_ENVIRONMENT = {
     "FORECAST_ALERT_DAYS": {"Ref": "ForecastAlertDays"},
     "METRICS_TOP_LICENSES": {"Ref": "MetricsTopLicenses"},
     "SCHEDULE_RATE": {"Ref": "ScheduleRate"},
+    "TOKEN_MAX_AGE_SECONDS": {"Ref": "TokenMaxAgeSeconds"},
+    "CA_BUNDLE_PARAMETER": {"Ref": "CaBundleParameter"},
 }
 LICENSE_LIST_URI = {"Fn::Sub": "s3://${LicenseListBucket}/${LicenseListKey}"}
 EXPECTED_ENVIRONMENT = {
@@ -124,6 +126,10 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "LicenseIds": "",
     "AlertThresholds": "80,95",
     "LeegalityBaseUrl": "https://app1.leegality.com/api",
+    "TokenMaxAgeSeconds": 900,
+    "VpcSubnetIds": "",
+    "VpcSecurityGroupIds": "",
+    "CaBundleParameter": "",
     "SnapshotRetentionDays": 400,
     "AlertRemindAfterHours": 24,
     "MaxConcurrency": 16,
@@ -151,7 +157,9 @@ SECRET_ARN_PATTERN = (
 )
 
 # Actions with no resource-level permissions: "*" is the only valid Resource for them.
-ACTIONS_ALLOWED_ON_ANY_RESOURCE = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+ACTIONS_ALLOWED_ON_ANY_RESOURCE = frozenset(
+    {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "ec2:DescribeNetworkInterfaces"}
+)
 
 TABLE_ACTIONS = frozenset(
     {
@@ -210,7 +218,7 @@ def _statements(role: dict[str, Any], enabled: frozenset[str] = frozenset()) -> 
     return statements
 
 
-ALL_CONDITIONS = frozenset({"HasLicenseList", "FanOutEnabled"})
+ALL_CONDITIONS = frozenset({"HasLicenseList", "FanOutEnabled", "InVpc", "HasCaBundle"})
 
 
 def _allowed(statements: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -550,6 +558,8 @@ def test_deployed_function(deployed):
         "FORECAST_ALERT_DAYS": "14",
         "METRICS_TOP_LICENSES": "3",
         "SCHEDULE_RATE": "rate(15 minutes)",
+        "TOKEN_MAX_AGE_SECONDS": "900",
+        "CA_BUNDLE_PARAMETER": "",
         # Off by default: no license list, no fan-out.
         "LICENSE_LIST_S3_URI": "",
         "FANOUT_QUEUE_URL": "",
@@ -848,7 +858,8 @@ def test_dispatcher_may_only_send_and_worker_only_receive(transformed):
     receive = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
     assert {a: r for a, r in worker.items() if a.startswith("sqs:")} == {a: [queue_arn] for a in receive}
     # Otherwise exactly what the scheduled function has for checking.
-    checking = _allowed(_statements(transformed["Resources"][FUNCTION_ROLE]))
+    checking = _allowed(_statements(transformed["Resources"][FUNCTION_ROLE], ALL_CONDITIONS - {"FanOutEnabled"}))
+    checking = {a: r for a, r in checking.items() if not a.startswith("s3:")}
     assert {a: r for a, r in worker.items() if not a.startswith("sqs:")} == checking
 
 
@@ -1016,3 +1027,41 @@ def test_worker_errors_alarm_exists_only_with_fan_out(transformed):
     properties = alarm["Properties"]
     assert (properties["Namespace"], properties["MetricName"]) == ("AWS/Lambda", "Errors")
     assert properties["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": WORKER}}]
+
+
+# ------------------------------------------------------------------------------------- on-premise SignStation
+
+
+@pytest.mark.parametrize("role", [FUNCTION_ROLE, WORKER_ROLE])
+def test_vpc_and_ca_bundle_permissions_exist_only_when_set_and_are_scoped(transformed, role):
+    plain = _allowed(_statements(transformed["Resources"][role]))
+    assert not [a for a in plain if a.startswith(("ec2:", "ssm:"))]  # nothing without the parameters
+
+    grants = _allowed(_statements(transformed["Resources"][role], ALL_CONDITIONS))
+    account = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}"
+    assert grants["ec2:CreateNetworkInterface"] == [
+        {"Fn::Sub": f"{account}:network-interface/*"},
+        {"Fn::Sub": f"{account}:subnet/*"},
+        {"Fn::Sub": f"{account}:security-group/*"},
+    ]
+    for action in ("ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"):
+        assert grants[action] == [{"Fn::Sub": f"{account}:network-interface/*"}]
+    assert grants["ec2:DescribeNetworkInterfaces"] == ["*"]
+    assert grants["ssm:GetParameter"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${CaBundleParameter}"}
+    ]
+
+
+@pytest.mark.parametrize("function", [FUNCTION, WORKER])
+def test_functions_join_the_vpc_only_when_subnets_are_given(transformed, function):
+    vpc = transformed["Resources"][function]["Properties"]["VpcConfig"]
+    assert vpc == {
+        "Fn::If": [
+            "InVpc",
+            {"SubnetIds": {"Ref": "VpcSubnetIds"}, "SecurityGroupIds": {"Ref": "VpcSecurityGroupIds"}},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert transformed["Conditions"]["InVpc"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "VpcSubnetIds"}]}, ""]}]
+    }
