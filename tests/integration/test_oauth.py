@@ -10,6 +10,8 @@ import pytest
 
 from local.simulator import LeegalitySimulator, Reply
 from tests.integration.conftest import HEALTHY, Harness
+from usage_monitor import app
+from usage_monitor.errors import ConfigError
 
 T1, T2, T3 = "2026-11-24T09:15:00Z", "2026-11-24T09:30:00Z", "2026-11-24T09:45:00Z"
 CLIENT_ID = "usage-monitor"
@@ -286,3 +288,45 @@ def test_a_malformed_credential_fails_its_license_alone(harness: Harness) -> Non
     assert "entry #2 has 1 unknown field(s)" in message
     assert CLIENT_SECRET not in message
     assert [a.attributes["license_id"] for a in harness.alerts()] == ["broken"]  # immediate, like a missing token
+
+
+def test_a_private_ca_bundle_from_ssm_is_trusted_and_without_it_nothing_is_sent(
+    harness: Harness, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import trustme
+
+    # Given an on-premise SignStation on https with a certificate from a private CA
+    ca = trustme.CA()
+    server = tmp_path / "server.pem"
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(server))
+    harness.session.client("ssm").put_parameter(Name="/leegality/ca", Value=ca.cert_pem.bytes().decode(), Type="String")
+    with LeegalitySimulator(tls=(str(server), str(server))) as onprem:
+        client_fleet(harness, ["onprem-1"], sim=onprem)
+        harness.set_secret(
+            json.dumps({"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET, "baseUrl": onprem.base_url})
+        )
+
+        # Without the bundle: verification fails, the token endpoint never receives the client secret
+        failed = harness.invoke(time=T1)
+        message = harness.snapshot("onprem-1", T1)["error"]["message"]
+        assert failed["failed"] == ["onprem-1"]
+        assert "certificate verification failed" in message
+        assert onprem.tokens.requests == []
+        assert onprem.requests == []
+
+        # With CA_BUNDLE_PARAMETER naming the SSM parameter: minted and checked over verified TLS
+        app.reset()
+        setenv(harness, CA_BUNDLE_PARAMETER="/leegality/ca")
+        summary = harness.invoke(time=T2)
+
+        assert summary["failed"] == []
+        assert summary["tokens_minted"] == 1
+        assert [r.license_id for r in onprem.requests] == ["onprem-1"]
+
+
+def test_an_unreadable_ca_bundle_parameter_is_a_clear_configuration_error(harness: Harness) -> None:
+    client_fleet(harness, ["x"])
+    setenv(harness, CA_BUNDLE_PARAMETER="/leegality/missing-ca")
+
+    with pytest.raises(ConfigError, match="cannot read SSM parameter '/leegality/missing-ca'"):
+        harness.invoke(time=T1)
