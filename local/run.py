@@ -1,7 +1,8 @@
 """`make demo`: one scheduled run, end to end, on this machine.
 
 AWS is moto in-process; Leegality is the local simulator on 127.0.0.1 serving four licenses (healthy,
-over a threshold, at its limit, bad token). Runs the real Lambda handler twice (a second schedule tick
+over a threshold, at its limit, bad token). Three use an OAuth2 client (one token minted and shared), the
+fourth a static token, as the secret allows both. Runs the real Lambda handler twice (a second schedule tick
 shows that alerts go out once per crossing) and prints the stored usage and the published alerts.
 """
 
@@ -28,6 +29,9 @@ LICENSES = {
 }
 
 
+DEMO_CLIENT = {"clientId": "acme-usage-monitor", "clientSecret": "demo-client-secret-not-real"}
+
+
 def main() -> int:
     # Quiet Powertools for a person at a terminal; the JSON logs and EMF lines are for CloudWatch.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "CRITICAL")
@@ -37,14 +41,20 @@ def main() -> int:
     from moto import mock_aws
 
     with LeegalitySimulator() as simulator, mock_aws():
+        simulator.tokens.add_client(DEMO_CLIENT["clientId"], DEMO_CLIENT["clientSecret"])
+        credentials: dict[str, Any] = {}
         for license_id, usage in LICENSES.items():
-            simulator.add_license(license_id, f"token-for-{license_id}", usage)
-        tokens = {license_id: f"token-for-{license_id}" for license_id in LICENSES}
-        tokens["acme-badtoken-0004"] = "an-expired-token"
+            if license_id == "acme-badtoken-0004":
+                # A pasted static token that has expired: still accepted in the secret, refused by the API.
+                simulator.add_license(license_id, "the-current-token", usage)
+                credentials[license_id] = "an-expired-token"
+            else:
+                simulator.add_license(license_id, None, usage, client_id=DEMO_CLIENT["clientId"])
+                credentials[license_id] = DEMO_CLIENT
         import json
 
         session = boto3.session.Session(region_name=REGION)
-        stack = provision(session, json.dumps(tokens))
+        stack = provision(session, json.dumps(credentials))
         os.environ.update(stack.environment(simulator.base_url))
 
         print("Leegality usage monitor: local run")
@@ -57,6 +67,11 @@ def main() -> int:
         for tick in range(2):
             event = {**event, "id": f"demo-run-{tick}", "time": _iso(first + timedelta(minutes=15 * tick))}
             _run_once(session, stack, event, tick)
+            print(
+                f"  OAuth2 client {DEMO_CLIENT['clientId']!r}: token requests to the simulator so far: "
+                f"{simulator.tokens.request_count} (one JWT, cached until shortly before its exp, shared by "
+                f"{len(LICENSES) - 1} licenses)\n"
+            )
     return 0
 
 

@@ -151,9 +151,16 @@ def _check_lines(change: CheckChange) -> list[str]:
     return [
         f"The usage check for this license is failing: {change.error.describe()}.",
         f"Failed {change.consecutive_failures} run(s) in a row, since {since}.",
-        "Usage is not monitored for this license until this is fixed"
-        + (": check its token in the tokens secret." if change.error.needs_attention_now else "."),
+        "Usage is not monitored for this license until this is fixed" + _what_to_fix(change.error.kind),
     ]
+
+
+def _what_to_fix(kind: FailureKind) -> str:
+    if kind is FailureKind.CREDENTIALS_REJECTED:
+        return ": check its OAuth2 client in SignStation (Settings → API Credentials) and in the tokens secret."
+    if kind in (FailureKind.TOKEN_REJECTED, FailureKind.ACCESS_DENIED, FailureKind.NO_TOKEN):
+        return ": check its token in the tokens secret."
+    return "."
 
 
 def _email(alert: Alert) -> str:
