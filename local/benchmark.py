@@ -11,6 +11,8 @@ RSS are its own. For each fleet size N (every license in one tokens secret, LICE
   file: user+sys CPU of the function process per license, log bytes per license.
 - alerts: L = 0, a share of the licenses above 80% on the first run (alert states created, SNS publish),
   then a steady run: the alert path's AWS calls.
+- oauth (local.bench_oauth, its own process): N = 1,000 licenses sharing one OAuth2 client; token
+  requests per run (cold, warm, after the server dropped the token) must be one per client.
 - dispatcher: FANOUT_QUEUE_URL set (chunks of FANOUT_CHUNK_SIZE = 500), one run: the scheduled handler
   only queues the licenses to SQS (SendMessageBatch); wall, CPU and AWS calls per license, and the
   chunks read back from the queue.
@@ -871,6 +873,19 @@ def target_lines(results: list[SizeResult], imports: ImportTimes, options: Optio
     return lines, all(outcomes)
 
 
+def oauth_lines(n: int = 1000) -> list[str]:
+    """The client-credentials scenario, in its own interpreter (it mocks AWS in-process)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "local.bench_oauth", "--n", str(n)],
+        env=clean_environ(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    return done.stdout.splitlines() or [f"  FAIL  local.bench_oauth exited {done.returncode}: {done.stderr[-300:]}"]
+
+
 # --- main ----------------------------------------------------------------------------------------------
 
 
@@ -936,6 +951,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         import_env = function_env(probe_stack.environment("http://127.0.0.1:9/api"), "http://127.0.0.1:9")
         imports = measure_imports(options.import_samples, import_env)
+    progress("client-credentials fleet (local.bench_oauth, N = 1,000)")
+    oauth = oauth_lines()
     load_after = os.getloadavg()
     lines, all_pass = render(results, imports, options, moto.partition_query)
     lines[4:4] = [
@@ -945,7 +962,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if source_fingerprint() != fingerprint:
         lines.insert(6, "  WARNING: src/ changed while the benchmark ran; runs may have measured different code")
-    lines += ["", f"Benchmark took {time.perf_counter() - started:.0f} s."]
+    lines += ["", *oauth, "", f"Benchmark took {time.perf_counter() - started:.0f} s."]
+    all_pass = all_pass and any(line.lstrip().startswith("PASS") for line in oauth)
     print("\n".join(lines))
     if options.profile_dir is not None:
         print(f"cProfile stats (handler thread only) in {options.profile_dir}")
