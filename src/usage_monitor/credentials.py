@@ -103,7 +103,9 @@ class RunCredentials:
                     token, minted = minter.token(rotated, stale=stale)
                 except TokenEndpointError as again:
                     return self._fail(key, again)
-            self.tokens_minted += minted
+            if minted:
+                with self._guard:  # `+=` on a shared int is not atomic across worker threads
+                    self.tokens_minted += 1
             return token, minter.base_url_of(client)
 
     def _reread_after(
@@ -129,7 +131,8 @@ class RunCredentials:
         return None
 
     def _fail(self, key: tuple[str, str], exc: TokenEndpointError) -> CheckError:
-        self.endpoint_failures += 1
+        with self._guard:
+            self.endpoint_failures += 1
         self._failed[key] = exc.error
         logger.warning("token endpoint failed", extra={"failure": exc.error.kind.value, "error": exc.error.message})
         return exc.error
