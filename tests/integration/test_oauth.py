@@ -330,3 +330,21 @@ def test_an_unreadable_ca_bundle_parameter_is_a_clear_configuration_error(harnes
 
     with pytest.raises(ConfigError, match="cannot read SSM parameter '/leegality/missing-ca'"):
         harness.invoke(time=T1)
+
+
+def test_a_suspended_client_fails_its_licenses_at_once_and_a_reactivated_one_recovers(harness: Harness) -> None:
+    client_fleet(harness, ["s-1", "s-2"])
+    harness.simulator.tokens.suspended.add(CLIENT_ID)
+
+    first = harness.invoke(time=T1)
+    harness.simulator.tokens.suspended.clear()
+    second = harness.invoke(time=T2)
+
+    assert sorted(first["failed"]) == ["s-1", "s-2"]
+    error = harness.snapshot("s-1", T1)["error"]
+    assert error["kind"] == "credentials_rejected"
+    assert error["http_status"] == 403
+    assert "is ACTIVE" in error["message"]
+    assert second["failed"] == []
+    events = sorted((a.attributes["license_id"], a.attributes["event_type"]) for a in harness.alerts())
+    assert events == [("s-1", "check_failed"), ("s-1", "recovered"), ("s-2", "check_failed"), ("s-2", "recovered")]
