@@ -88,6 +88,7 @@ class LeegalitySimulator:
         self.scripts: dict[str, deque[Reply]] = {}
         self.requests: list[RecordedRequest] = []
         self.tokens = TokenIssuer()
+        self.auth_styles: list[str] = []
         self._lock = threading.Lock()
         self._server = _Server((host, 0), _Handler)
         self._server.simulator = self
@@ -199,7 +200,11 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         license_id = unquote(path[len(PATH_PREFIX) : -len(PATH_SUFFIX)])
-        reply = simulator._next_reply(license_id, self.headers.get("X-Auth-Token"), path)
+        # Both header styles SignStation's pages mention; which one arrived is recorded.
+        bearer = self.headers.get("Authorization", "")
+        token = self.headers.get("X-Auth-Token") or (bearer[7:] if bearer.startswith("Bearer ") else None)
+        simulator.auth_styles.append("X-Auth-Token" if self.headers.get("X-Auth-Token") else "Authorization")
+        reply = simulator._next_reply(license_id, token, path)
         if simulator.latency:
             time.sleep(simulator.latency)
         if reply.delay and reply.action != "drip":

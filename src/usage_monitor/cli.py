@@ -40,6 +40,7 @@ from usage_monitor.report import UsageRow, level_label, row_from_snapshot, usage
 from usage_monitor.settings import (
     PRODUCTION_BASE_URL,
     SANDBOX_BASE_URL,
+    Settings,
     parse_thresholds,
     validate_base_url,
     validate_license_id,
@@ -245,7 +246,11 @@ def run_check(args: argparse.Namespace) -> int:
     policy = policy_of(args)
     base_url = resolve_base_url(args.base_url, sandbox=args.sandbox, env=os.environ)
     tokens, secret_id = _token_book(args)
-    client = LeegalityClient(base_url)
+    try:
+        auth_header = Settings.auth_header_from(os.environ)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    client = LeegalityClient(base_url, auth_header=auth_header)
     # OAuth2 clients in the secret mint one token each, shared by their licenses, as in the Lambda.
     minter = TokenMinter(base_url, client.http, client.retry, client.timeout)
     credentials = RunCredentials(tokens, secret_id, minter)

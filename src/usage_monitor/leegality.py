@@ -83,6 +83,10 @@ def default_retry(
     )
 
 
+def auth_headers(style: str, token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if style == "Authorization" else {"X-Auth-Token": token}
+
+
 def usage_url(base_url: str, license_id: str) -> str:
     """The base already ends in `/api`; the documented path adds another `/api` (the doubling is real)."""
     return base_url.rstrip("/") + USAGE_PATH.format(license_id=quote(license_id, safe=""))
@@ -101,8 +105,12 @@ class LeegalityClient:
         retry: Retry | None = None,
         http: urllib3.PoolManager | None = None,
         throttle: RequestThrottle | None = None,
+        auth_header: str = "X-Auth-Token",
     ) -> None:
         self.base_url = base_url
+        # Every SignStation endpoint page documents X-Auth-Token; the login page also mentions a Bearer
+        # token in Authorization. Which one a given install accepts is unconfirmed, hence the setting.
+        self.auth_header = auth_header
         self.throttle = throttle or RequestThrottle()
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         # A server that drips bytes never trips the per-read timeout; this bounds the whole body.
@@ -120,7 +128,11 @@ class LeegalityClient:
             response = self.http.request(
                 "GET",
                 usage_url(base_url or self.base_url, license_id),
-                headers={"X-Auth-Token": token, "Accept": "application/json", "User-Agent": USER_AGENT},
+                headers={
+                    **auth_headers(self.auth_header, token),
+                    "Accept": "application/json",
+                    "User-Agent": USER_AGENT,
+                },
                 timeout=self.timeout,
                 retries=self.retry,
                 preload_content=False,

@@ -49,6 +49,7 @@ class Settings:
     metrics_top_licenses: int = 3
     token_max_age_seconds: int = 900
     ca_bundle_parameter: str | None = None
+    auth_header: str = "X-Auth-Token"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -84,7 +85,14 @@ class Settings:
             metrics_top_licenses=_int(env, "METRICS_TOP_LICENSES", 3, minimum=0, maximum=50),
             token_max_age_seconds=_int(env, "TOKEN_MAX_AGE_SECONDS", 900, minimum=30, maximum=86400),
             ca_bundle_parameter=_ssm_name(env.get("CA_BUNDLE_PARAMETER", "").strip()),
+            auth_header=cls.auth_header_from(env),
         )
+
+    @staticmethod
+    def auth_header_from(env: Mapping[str, str]) -> str:
+        """`LEEGALITY_AUTH_HEADER`: `X-Auth-Token` (the default, as SignStation documents) or
+        `Authorization` (a Bearer token)."""
+        return _choice(env, "LEEGALITY_AUTH_HEADER", ("X-Auth-Token", "Authorization"))
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,14 @@ def parse_schedule_minutes(expression: str) -> int:
         return 15
     minutes = int(match.group(1)) * {"minute": 1, "hour": 60, "day": 1440}[match.group(2).rstrip("s")]
     return max(minutes, 1)
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """One of `allowed` (the first is the default when unset)."""
+    value = env.get(name, "").strip() or allowed[0]
+    if value not in allowed:
+        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+    return value
 
 
 def _ssm_name(value: str) -> str | None:

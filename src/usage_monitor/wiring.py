@@ -79,6 +79,7 @@ def wire(settings: Settings, session: Any = None) -> Wired:
         retry=default_retry(settings.retry_backoff_seconds, settings.retry_after_cap_seconds, throttle),
         http=pool_manager(settings.max_concurrency, ca_bundle),
         throttle=throttle,
+        auth_header=settings.auth_header,
     )
     monitor = Monitor(
         tokens=TokenSource(

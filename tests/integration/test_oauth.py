@@ -348,3 +348,19 @@ def test_a_suspended_client_fails_its_licenses_at_once_and_a_reactivated_one_rec
     assert second["failed"] == []
     events = sorted((a.attributes["license_id"], a.attributes["event_type"]) for a in harness.alerts())
     assert events == [("s-1", "check_failed"), ("s-1", "recovered"), ("s-2", "check_failed"), ("s-2", "recovered")]
+
+
+@pytest.mark.parametrize("style", ["X-Auth-Token", "Authorization"])
+def test_the_token_goes_in_the_configured_header(harness: Harness, style: str) -> None:
+    client_fleet(harness, ["h-1"])
+    setenv(harness, LEEGALITY_AUTH_HEADER=style)
+
+    assert harness.invoke(time=T1)["failed"] == []
+    assert harness.simulator.auth_styles == [style]
+
+
+def test_an_unknown_header_style_is_a_configuration_error(harness: Harness) -> None:
+    setenv(harness, LEEGALITY_AUTH_HEADER="Cookie")
+
+    with pytest.raises(ConfigError, match="LEEGALITY_AUTH_HEADER: 'Cookie' is not one of X-Auth-Token, Authorization"):
+        harness.invoke(time=T1)

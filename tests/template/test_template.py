@@ -108,6 +108,7 @@ SHARED_ENVIRONMENT = {
     "METRICS_TOP_LICENSES": {"Ref": "MetricsTopLicenses"},
     "SCHEDULE_RATE": {"Ref": "ScheduleRate"},
     "TOKEN_MAX_AGE_SECONDS": {"Ref": "TokenMaxAgeSeconds"},
+    "LEEGALITY_AUTH_HEADER": {"Ref": "AuthHeader"},
     "CA_BUNDLE_PARAMETER": {"Ref": "CaBundleParameter"},
 }
 LICENSE_LIST_URI = {"Fn::Sub": "s3://${LicenseListBucket}/${LicenseListKey}"}
@@ -126,6 +127,7 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "LicenseIds": "",
     "AlertThresholds": "80,95",
     "LeegalityBaseUrl": "https://app1.leegality.com/api",
+    "AuthHeader": "X-Auth-Token",
     "TokenMaxAgeSeconds": 900,
     "VpcSubnetIds": "",
     "VpcSecurityGroupIds": "",
@@ -559,6 +561,7 @@ def test_deployed_function(deployed):
         "METRICS_TOP_LICENSES": "3",
         "SCHEDULE_RATE": "rate(15 minutes)",
         "TOKEN_MAX_AGE_SECONDS": "900",
+        "LEEGALITY_AUTH_HEADER": "X-Auth-Token",
         "CA_BUNDLE_PARAMETER": "",
         # Off by default: no license list, no fan-out.
         "LICENSE_LIST_S3_URI": "",
