@@ -259,7 +259,7 @@ def test_unreachable_api_is_one_line(simulator: LeegalitySimulator, run: Any, mo
     monkeypatch.setattr(
         cli,
         "LeegalityClient",
-        lambda base_url: LeegalityClient(base_url, connect_timeout=0.1, read_timeout=0.1),
+        lambda base_url, **options: LeegalityClient(base_url, connect_timeout=0.1, read_timeout=0.1, **options),
     )
 
     result = run("check", "lic-1", "--base-url", simulator.base_url)
