@@ -169,6 +169,16 @@ def mutes_text(mutes: Sequence[tuple[str, datetime]], now: datetime) -> str:
     )
 
 
+def status_text(digest: LicenseDigest) -> str:
+    """`CRITICAL, fullest 100.0%`, `OK, fullest 23.3%, check failing`, `NO FIGURES, check failing`."""
+    words = [digest.severity.upper() if digest.resources else "NO FIGURES"]
+    if digest.fullest is not None:
+        words.append(f"fullest {percent_text(digest.fullest)}")
+    if digest.failing is not None:
+        words.append("check failing")
+    return ", ".join(words)
+
+
 def ordered(digests: Sequence[LicenseDigest]) -> list[LicenseDigest]:
     """Fullest first; licenses with no figures last; ties by ID so the order is stable."""
     return sorted(digests, key=lambda d: (d.fullest is None, -(d.fullest or 0), d.license_id))
@@ -201,7 +211,9 @@ def counts(digests: Sequence[LicenseDigest]) -> Counts:
 
 def change_text(outlook: ResourceOutlook) -> str:
     if outlook.change is None:
-        return "no change yet measured"
+        return "no change measured yet"
+    if outlook.change == 0:
+        return f"no change in {_plural(outlook.change_days, 'day') if outlook.change_days else 'under a day'}"
     points = f", {outlook.change_points:+.1f} pts" if outlook.change_points is not None else ""
     days = _plural(outlook.change_days, "day") if outlook.change_days else "under a day"
     return f"{outlook.change:+d}{points} in {days}"
@@ -249,7 +261,7 @@ def _email(fleet: list[LicenseDigest], total: Counts, now: datetime, forecast_da
         f"Fullest first. Change: over the last 7 days. Forecast: at the rate of the last {forecast_days} days.",
         "",
     ]
-    tail = ["", "-- Leegality usage monitor (weekly digest; alerts still arrive as they happen)"]
+    tail = ["-- Leegality usage monitor (weekly digest; alerts still arrive as they happen)"]
     budget = EMAIL_BUDGET_BYTES - _bytes(head) - _bytes(tail) - 400  # room for the summary line
     body: list[str] = []
     listed = 0
@@ -262,15 +274,14 @@ def _email(fleet: list[LicenseDigest], total: Counts, now: datetime, forecast_da
         listed += 1
     rest = fleet[listed:]
     if rest:
-        body.append(_rest_line(rest))
+        body += [_rest_line(rest), ""]
     elif not fleet:
-        body.append("No license to report.")
+        body += ["No license to report.", ""]
     return "\n".join(head + body + tail)
 
 
 def _license_block(number: int, digest: LicenseDigest, now: datetime) -> list[str]:
-    fullest = f", fullest {percent_text(digest.fullest)}" if digest.fullest is not None else ""
-    lines = [f"{number}. {digest.license_id}: {digest.severity.upper()}{fullest}"]
+    lines = [f"{number}. {digest.license_id}: {status_text(digest)}"]
     if digest.failing is not None:
         lines.append(f"   Check failing: {digest.failing}")
     if digest.as_of is not None and (digest.failing is not None or now - digest.as_of > timedelta(days=1)):

@@ -234,11 +234,11 @@ a { color: var(--blue); }
 .license { border-top: 2px solid var(--line); padding-top: 12px; margin-top: 20px; }
 .facts { color: var(--muted); margin: 0 0 8px; font-size: 0.9em; }
 .bad { color: var(--crit); font-weight: 600; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 12px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr)); gap: 12px; }
 figure.resource { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 8px; break-inside: avoid; }
 figcaption { font-size: 0.9em; margin-bottom: 4px; }
 figcaption .detail { display: block; color: var(--muted); font-size: 0.92em; }
-svg.chart { display: block; width: 100%; height: auto; font-size: 9px; }
+svg.chart { display: block; width: 100%; height: auto; font-size: 10px; }
 svg .axis-line { stroke: var(--muted); stroke-width: 1; }
 svg .grid { stroke: var(--line); stroke-width: 0.6; }
 svg .axis { fill: var(--muted); }
@@ -258,7 +258,7 @@ footer { color: var(--muted); font-size: 0.85em; margin-top: 24px; border-top: 1
 @media (max-width: 600px) { body { padding: 10px; font-size: 14px; } .charts { grid-template-columns: 1fr; } }
 @media print {
   body { max-width: none; padding: 0; font-size: 10pt; }
-  .charts { grid-template-columns: repeat(3, 1fr); }
+  .charts { grid-template-columns: repeat(2, 1fr); }
   .scroll { overflow: visible; }
   .license { break-inside: avoid-page; }
   a { color: inherit; text-decoration: none; }

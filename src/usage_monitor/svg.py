@@ -140,7 +140,7 @@ def _future(scale: Scale) -> str:
     return (
         f'<rect class="future" x="{left}" y="{BOX_TOP}" width="{round(BOX_RIGHT - left, 2)}" '
         f'height="{BOX_BOTTOM - BOX_TOP:g}"/>'
-        f'<text class="axis" x="{round((left + BOX_RIGHT) / 2, 2)}" y="{BOX_TOP + 9:g}" text-anchor="middle">'
+        f'<text class="axis" x="{round((left + BOX_RIGHT) / 2, 2)}" y="{BOX_BOTTOM - 5:g}" text-anchor="middle">'
         "forecast</text>"
     )
 
@@ -163,10 +163,10 @@ def _grid(scale: Scale) -> list[str]:
 
 
 def _threshold(percent: float, scale: Scale) -> str:
+    # Labelled just left of "now", clear of the forecast strip where the forecast line ends.
     y = scale.y(percent)
-    return _line("threshold", BOX_LEFT, y, BOX_RIGHT, y) + _label(
-        "threshold-label", BOX_RIGHT - 2, y - 3, f"{percent:g}%", "end"
-    )
+    label = _label("threshold-label", scale.x(scale.now) - 3, y - 3, f"{percent:g}%", "end")
+    return _line("threshold", BOX_LEFT, y, BOX_RIGHT, y) + label
 
 
 def _failure_ticks(failures: Sequence[datetime], scale: Scale) -> list[str]:
