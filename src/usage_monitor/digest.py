@@ -302,7 +302,10 @@ def _rest_line(rest: list[LicenseDigest]) -> str:
     part = counts(rest)
     top = rest[0].fullest
     ceiling = f", none above {percent_text(top)}" if top is not None else ""
-    line = f"Not listed: {_plural(part.licenses, 'more license')}{ceiling} ({part.text()})"
+    line = (
+        f"Not listed: {_plural(part.licenses, 'more license')}{ceiling}: {part.critical} critical, "
+        f"{part.warning} warning, {part.failing} failing, {part.muted} muted"
+    )
     failing = [d.license_id for d in rest if d.failing is not None]
     if failing:
         named = ", ".join(failing[:10]) + (f" and {len(failing) - 10} more" if len(failing) > 10 else "")
