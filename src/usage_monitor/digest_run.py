@@ -12,9 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from usage_monitor.alerts import AlertPolicy, AlertState
 from usage_monitor.digest import CHANGE_WINDOW, LicenseDigest, counts, license_digest, render_digest
-from usage_monitor.observability import logger
+from usage_monitor.observability import logger, metrics
 from usage_monitor.render import OutgoingMessage, iso
 from usage_monitor.store import StoredState
 
@@ -95,5 +97,6 @@ class DigestSender:
             "muted": total.muted,
             "message_bytes": len(message.message_json.encode()),
         }
+        metrics.add_metric(name="DigestsPublished", unit=MetricUnit.Count, value=1)
         logger.info("digest published", extra={**summary, "message_id": message_id})
         return dict(summary)

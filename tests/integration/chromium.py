@@ -9,6 +9,7 @@ screenshot, with no websocket library and no driver binary.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import select
@@ -75,20 +76,16 @@ class Chromium:
         self.close()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError, RuntimeError, TimeoutError):
             self.send("Browser.close", session=False)
-        except (OSError, RuntimeError, TimeoutError):
-            pass
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
         for fd in (self._to_browser, self._from_browser):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self._profile.cleanup()
 
     def send(self, method: str, params: dict[str, Any] | None = None, *, session: bool = True) -> dict[str, Any]:
@@ -164,7 +161,11 @@ class Chromium:
     def _attach_page(self) -> str:
         targets = self.send("Target.getTargets", session=False)["targetInfos"]
         page = next((t for t in targets if t["type"] == "page"), None)
-        target_id = page["targetId"] if page else self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
+        target_id = (
+            page["targetId"]
+            if page
+            else self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
+        )
         attached = self.send("Target.attachToTarget", {"targetId": target_id, "flatten": True}, session=False)
         return str(attached["sessionId"])
 

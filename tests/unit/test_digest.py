@@ -144,7 +144,8 @@ def test_sms_stays_one_ascii_segment_with_the_longest_license_id() -> None:
 
     assert len(sms) <= 160
     assert sms.isascii()
-    assert sms.startswith("Leegality digest: 3 lic, 0 crit, 3 warn") and sms.endswith("certificates 99.9%")
+    assert sms.startswith("Leegality digest: 3 lic, 0 crit, 3 warn")
+    assert sms.endswith("certificates 99.9%")
 
 
 def test_large_fleet_lists_the_50_fullest_and_summarises_the_rest_far_below_256_kb() -> None:
