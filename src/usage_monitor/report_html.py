@@ -113,7 +113,7 @@ def _notes(digest: LicenseDigest) -> str:
 
 
 def _badge(digest: LicenseDigest) -> str:
-    severity = digest.severity if digest.resources else "unknown"
+    severity = digest.severity if digest.resources else "failing" if digest.failing else "unknown"
     return f'<span class="badge {severity}">{severity}</span>'
 
 
@@ -230,18 +230,20 @@ a { color: var(--blue); }
 .badge { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 0.75em; font-weight: 600;
   text-transform: uppercase; vertical-align: middle; border: 1px solid currentColor; }
 .badge.ok { color: var(--ok); } .badge.warning { color: var(--warn); } .badge.critical { color: var(--crit); }
-.badge.unknown { color: var(--muted); }
+.badge.unknown { color: var(--muted); } .badge.failing { color: var(--crit); }
 .license { border-top: 2px solid var(--line); padding-top: 12px; margin-top: 20px; }
 .facts { color: var(--muted); margin: 0 0 8px; font-size: 0.9em; }
 .bad { color: var(--crit); font-weight: 600; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr)); gap: 12px; }
-figure.resource { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 8px; break-inside: avoid; }
+figure.resource { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 8px; break-inside: avoid;
+  display: flex; flex-direction: column; justify-content: space-between; }
 figcaption { font-size: 0.9em; margin-bottom: 4px; }
 figcaption .detail { display: block; color: var(--muted); font-size: 0.92em; }
 svg.chart { display: block; width: 100%; height: auto; font-size: 10px; }
 svg .axis-line { stroke: var(--muted); stroke-width: 1; }
 svg .grid { stroke: var(--line); stroke-width: 0.6; }
 svg .axis { fill: var(--muted); }
+svg .now-label { fill: var(--ink); font-weight: 600; }
 svg .future { fill: #f3f0fb; }
 svg .now { stroke: var(--muted); stroke-width: 0.6; stroke-dasharray: 2 2; }
 svg .threshold { stroke: var(--warn); stroke-width: 1; stroke-dasharray: 5 3; }

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from html import escape
 
 WIDTH = 360.0
-HEIGHT = 190.0
+HEIGHT = 176.0
 # The plot box inside the viewBox: room on the left for percent labels, below for dates.
 BOX_LEFT, BOX_TOP, BOX_RIGHT, BOX_BOTTOM = 38.0, 10.0, 350.0, 160.0
 MAX_TOP_PERCENT = 200.0
@@ -158,7 +158,7 @@ def _grid(scale: Scale) -> list[str]:
         parts.append(_label("axis", scale.x(at), BOX_BOTTOM + 14, f"{at.day} {_MONTHS[at.month - 1]}", anchor))
     now_x = scale.x(scale.now)
     parts.append(_line("now", now_x, BOX_TOP, now_x, BOX_BOTTOM))
-    parts.append(_label("axis", now_x, BOX_BOTTOM + 26, "now", "middle"))
+    parts.append(_label("now-label", now_x, BOX_BOTTOM + 14, "now", "middle"))
     return parts
 
 
