@@ -132,7 +132,9 @@ def test_a_limit_date_beyond_the_axis_is_cut_at_the_edge_on_the_same_slope() -> 
 
     _, end = forecast_end(chart, SCALE) or (None, None)
 
-    assert end == Point(END, pytest.approx(70.0))  # 10 days of the 40 fit on the axis
+    assert end is not None
+    assert end.at == END
+    assert end.percent == pytest.approx(70.0)  # 10 days of the 40 fit on the axis
 
 
 def test_no_forecast_line_without_a_limit_date() -> None:
