@@ -21,11 +21,13 @@ from usage_monitor.render import OutgoingMessage, iso
 from usage_monitor.store import StoredState
 
 _T = TypeVar("_T")
+RECENT = timedelta(hours=2)
+MIN_SAMPLED_POINTS = 3
 Build = Callable[[str, list[dict[str, Any]], AlertState | None], _T]
 
 
 class HistoryStore(Protocol):
-    def history(self, license_id: str, since: datetime) -> list[dict[str, Any]]: ...
+    def history(self, license_id: str, since: datetime, only: Any = None) -> list[dict[str, Any]]: ...
 
     def load_states(self, license_ids: Sequence[str]) -> dict[str, StoredState]: ...
 
@@ -35,18 +37,34 @@ class Publisher(Protocol):
 
 
 def read_licenses(
-    store: HistoryStore, license_ids: Sequence[str], since: datetime, build: Build[_T], *, workers: int = 8
+    store: HistoryStore,
+    license_ids: Sequence[str],
+    since: datetime,
+    build: Build[_T],
+    *,
+    workers: int = 8,
+    sample: datetime | None = None,
 ) -> Iterator[_T]:
     """`build(license_id, history, state)` for each license, in the given order.
+
+    With `sample` (the digest's time), the Query returns only the snapshots checked in the same hour of
+    each day, plus the last two hours: 4 points a day at a 15-minute schedule instead of 96. Parsing a
+    Query response costs about 0.2 ms of CPU per item (measured: `python -m local.bench_digest`), so a
+    full 14-day history per license would not fit a 256 MB function's share of CPU for a large fleet;
+    daily points at a fixed hour serve the 7-day change and the forecast just as well. A license with
+    fewer than 3 such points (a schedule that skips that hour) is read in full instead.
 
     A license whose history cannot be read gets an empty history (its digest then says nothing is
     known), so one failed Query never costs the others their place in the digest.
     """
     states = store.load_states(license_ids)
+    only = _daily_sample(sample) if sample is not None else None
 
     def one(license_id: str) -> _T:
         try:
-            items = store.history(license_id, since)
+            items = store.history(license_id, since, only)
+            if only is not None and sum(i.get("status") == "ok" for i in items) < MIN_SAMPLED_POINTS:
+                items = store.history(license_id, since)
         except Exception:
             logger.exception("could not read usage history for the digest", extra={"license_id": license_id})
             items = []
@@ -55,6 +73,13 @@ def read_licenses(
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="digest") as pool:
         yield from pool.map(one, license_ids)
+
+
+def _daily_sample(at: datetime) -> Any:
+    from boto3.dynamodb.conditions import Attr
+
+    # `checked_at` (ISO-8601 UTC) repeats the snapshot's time outside the key, where a filter may look.
+    return Attr("checked_at").contains(f"T{at:%H}:") | Attr("checked_at").gte(iso(at - RECENT))
 
 
 class DigestSender:
@@ -79,7 +104,7 @@ class DigestSender:
         def build(license_id: str, items: list[dict[str, Any]], state: AlertState | None) -> LicenseDigest:
             return license_digest(license_id, items, state, self.policy, now, forecast_window=self.forecast_history)
 
-        return list(read_licenses(self.store, license_ids, since, build, workers=self.workers))
+        return list(read_licenses(self.store, license_ids, since, build, workers=self.workers, sample=now))
 
     def send(self, license_ids: Sequence[str], now: datetime) -> dict[str, Any]:
         """Publish one digest of these licenses; a publish failure raises (Lambda retries the invocation)."""

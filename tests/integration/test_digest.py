@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import botocore.client
@@ -12,6 +13,7 @@ from local.aws import load_event
 from local.simulator import usage_of
 from tests.integration.conftest import HEALTHY, Harness, add_licenses, scheduled_event
 from usage_monitor.errors import ConfigError
+from usage_monitor.store import DynamoStore
 
 BUSY = usage_of(users=(450, 500), departments=(1, 50), signatures=(10, 1000), certificates=(1, 100))
 DIGEST_TIME = "2026-11-24T09:45:00Z"
@@ -117,3 +119,63 @@ def test_digest_reads_each_history_with_one_query(harness: Harness) -> None:
     assert calls.count("Query") == 3
     assert calls.count("Publish") == 1
     assert calls.count("BatchGetItem") == 1
+
+
+def _seed(harness: Harness, license_id: str, every: timedelta, days: int, at: datetime) -> int:
+    from usage_monitor.models import CheckResult, Resource
+    from usage_monitor.store import snapshot_item
+
+    steps = int(timedelta(days=days) / every)
+    with harness.table.batch_writer() as batch:
+        for step in range(steps, 0, -1):
+            moment = at - every * step
+            result = CheckResult(license_id, moment, (Resource("users", 1000 - step // 4, 2000),))
+            batch.put_item(Item=snapshot_item(result, moment, 400))
+    return steps
+
+
+def test_digest_parses_only_the_snapshots_of_its_hour_each_day(harness: Harness) -> None:
+    # Given 14 days of 15-minute snapshots, as a deployment stores them
+    add_licenses(harness, {"lic-dense": HEALTHY})
+    at = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
+    stored = _seed(harness, "lic-dense", timedelta(minutes=15), 14, at)
+    returned: list[int] = []
+    original = DynamoStore.history
+
+    def spy(self: DynamoStore, license_id: str, since: datetime, only: Any = None) -> list[dict[str, Any]]:
+        items = original(self, license_id, since, only)
+        returned.append(len(items))
+        return items
+
+    # When the digest runs at 03:30 UTC
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DynamoStore, "history", spy)
+        harness.invoke(digest_event(time="2026-11-23T03:30:00Z"))
+
+    # Then one Query returned the 03:xx snapshots of each day and the last two hours, not all of them
+    assert stored == 1344
+    assert returned == [4 * 14 + 6]
+    email = harness.alerts()[-1].email
+    # 24 a day (one an hour): the sampled points give the same change and rate as all of them would
+    assert "- users: 1000/2000 (50.0%); +168, +8.4 pts in 7 days; limit in ~42 days (3 Jan 2027)" in email
+
+
+def test_digest_reads_in_full_when_the_schedule_skips_its_hour(harness: Harness) -> None:
+    # Given a license checked once a day at 10:00 UTC, and the digest at 03:30 UTC
+    add_licenses(harness, {"lic-daily": HEALTHY})
+    _seed(harness, "lic-daily", timedelta(days=1), 14, datetime(2026, 11, 22, 10, 0, tzinfo=UTC))
+    returned: list[int] = []
+    original = DynamoStore.history
+
+    def spy(self: DynamoStore, license_id: str, since: datetime, only: Any = None) -> list[dict[str, Any]]:
+        items = original(self, license_id, since, only)
+        returned.append(len(items))
+        return items
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DynamoStore, "history", spy)
+        harness.invoke(digest_event(time="2026-11-23T03:30:00Z"))
+
+    # Then the sampled read found too few points and the history was read again in full
+    assert returned == [0, 13]  # the 14 days before the digest hold 13 daily snapshots
+    assert "lic-daily: OK" in harness.alerts()[-1].email
