@@ -134,23 +134,28 @@ def _seed(harness: Harness, license_id: str, every: timedelta, days: int, at: da
     return steps
 
 
-def test_digest_parses_only_the_snapshots_of_its_hour_each_day(harness: Harness) -> None:
-    # Given 14 days of 15-minute snapshots, as a deployment stores them
-    add_licenses(harness, {"lic-dense": HEALTHY})
-    at = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
-    stored = _seed(harness, "lic-dense", timedelta(minutes=15), 14, at)
-    returned: list[int] = []
+@pytest.fixture
+def returned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many items each history read returned."""
+    sizes: list[int] = []
     original = DynamoStore.history
 
     def spy(self: DynamoStore, license_id: str, since: datetime, only: Any = None) -> list[dict[str, Any]]:
         items = original(self, license_id, since, only)
-        returned.append(len(items))
+        sizes.append(len(items))
         return items
 
+    monkeypatch.setattr(DynamoStore, "history", spy)
+    return sizes
+
+
+def test_digest_parses_only_the_snapshots_of_its_hour_each_day(harness: Harness, returned: list[int]) -> None:
+    # Given 14 days of 15-minute snapshots, as a deployment stores them
+    add_licenses(harness, {"lic-dense": HEALTHY})
+    at = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
+    stored = _seed(harness, "lic-dense", timedelta(minutes=15), 14, at)
     # When the digest runs at 03:30 UTC
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DynamoStore, "history", spy)
-        harness.invoke(digest_event(time="2026-11-23T03:30:00Z"))
+    harness.invoke(digest_event(time="2026-11-23T03:30:00Z"))
 
     # Then one Query returned the 03:xx snapshots of each day and the last two hours, not all of them
     assert stored == 1344
@@ -160,21 +165,11 @@ def test_digest_parses_only_the_snapshots_of_its_hour_each_day(harness: Harness)
     assert "- users: 1000/2000 (50.0%); +168, +8.4 pts in 7 days; limit in ~42 days (3 Jan 2027)" in email
 
 
-def test_digest_reads_in_full_when_the_schedule_skips_its_hour(harness: Harness) -> None:
+def test_digest_reads_in_full_when_the_schedule_skips_its_hour(harness: Harness, returned: list[int]) -> None:
     # Given a license checked once a day at 10:00 UTC, and the digest at 03:30 UTC
     add_licenses(harness, {"lic-daily": HEALTHY})
     _seed(harness, "lic-daily", timedelta(days=1), 14, datetime(2026, 11, 22, 10, 0, tzinfo=UTC))
-    returned: list[int] = []
-    original = DynamoStore.history
-
-    def spy(self: DynamoStore, license_id: str, since: datetime, only: Any = None) -> list[dict[str, Any]]:
-        items = original(self, license_id, since, only)
-        returned.append(len(items))
-        return items
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DynamoStore, "history", spy)
-        harness.invoke(digest_event(time="2026-11-23T03:30:00Z"))
+    harness.invoke(digest_event(time="2026-11-23T03:30:00Z"))
 
     # Then the sampled read found too few points and the history was read again in full
     assert returned == [0, 13]  # the 14 days before the digest hold 13 daily snapshots
