@@ -44,6 +44,7 @@ def read_licenses(
     *,
     workers: int = 8,
     sample: datetime | None = None,
+    tolerant: bool = True,
 ) -> Iterator[_T]:
     """`build(license_id, history, state)` for each license, in the given order.
 
@@ -54,8 +55,9 @@ def read_licenses(
     daily points at a fixed hour serve the 7-day change and the forecast just as well. A license with
     fewer than 3 such points (a schedule that skips that hour) is read in full instead.
 
-    A license whose history cannot be read gets an empty history (its digest then says nothing is
-    known), so one failed Query never costs the others their place in the digest.
+    When `tolerant`, a license whose history cannot be read gets an empty history (its digest then says
+    nothing is known), so one failed Query never costs the others their place in the digest; otherwise
+    the error propagates (the CLI reports it as one line).
     """
     states = store.load_states(license_ids)
     only = _daily_sample(sample) if sample is not None else None
@@ -66,6 +68,8 @@ def read_licenses(
             if only is not None and sum(i.get("status") == "ok" for i in items) < MIN_SAMPLED_POINTS:
                 items = store.history(license_id, since)
         except Exception:
+            if not tolerant:
+                raise
             logger.exception("could not read usage history for the digest", extra={"license_id": license_id})
             items = []
         stored = states.get(license_id)

@@ -113,7 +113,7 @@ def build_report(
         return LicenseHistory(digest, usage_points(items), failures)
 
     since = now - max(timedelta(days=days), window)
-    histories = list(read_licenses(store, license_ids, since, build, workers=workers))
+    histories = list(read_licenses(store, license_ids, since, build, workers=workers, tolerant=False))
     return render_report(histories, now, days, policy)
 
 

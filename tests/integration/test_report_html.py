@@ -113,6 +113,12 @@ def test_report_refuses_bad_input_with_one_line(
     assert message in capsys.readouterr().err
 
 
+def test_report_of_a_missing_table_fails_clearly(table: Any, tmp_path: Path, capsys: Any) -> None:
+    assert run_report(tmp_path / "r.html", "--table", "no-such-table") == 2
+    assert "table no-such-table not found in region ap-south-1" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
 def test_report_into_a_missing_directory_fails_clearly(table: Any, tmp_path: Path, capsys: Any) -> None:
     assert run_report(tmp_path / "missing" / "r.html") == 2
     assert "cannot write" in capsys.readouterr().err
