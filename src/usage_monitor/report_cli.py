@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from usage_monitor.alerts import AlertPolicy, AlertState
 from usage_monitor.cli import (
@@ -26,11 +26,11 @@ from usage_monitor.cli import (
     policy_of,
     thresholds_option,
 )
-from usage_monitor.digest import license_digest
-from usage_monitor.digest_run import HistoryStore, read_licenses
-from usage_monitor.report_html import LicenseHistory, render_report
 from usage_monitor.settings import parse_license_ids, parse_threshold_overrides, validate_license_id
-from usage_monitor.store import parse_iso, usage_points
+
+if TYPE_CHECKING:
+    from usage_monitor.digest_run import HistoryStore
+    from usage_monitor.report_html import LicenseHistory
 
 DEFAULT_DAYS = 30
 DEFAULT_OUT = "report.html"
@@ -105,6 +105,13 @@ def build_report(
     workers: int = 8,
 ) -> str:
     """Read each license's history of the last `days` days (and its alert state) and render the page."""
+    # Imported here: `usage-monitor check` loads this module to register `report` and must stay free of
+    # Powertools and boto3.
+    from usage_monitor.digest import license_digest
+    from usage_monitor.digest_run import read_licenses
+    from usage_monitor.report_html import LicenseHistory, render_report
+    from usage_monitor.store import parse_iso, usage_points
+
     window = timedelta(days=forecast_days)
 
     def build(license_id: str, items: list[dict[str, Any]], state: AlertState | None) -> LicenseHistory:
