@@ -2,7 +2,10 @@
 
 AWS is moto in-process; Leegality is the local simulator on 127.0.0.1 serving four licenses (healthy,
 over a threshold, at its limit, bad token). Runs the real Lambda handler twice (a second schedule tick
-shows that alerts go out once per crossing) and prints the stored usage and the published alerts.
+shows that alerts go out once per crossing) and prints the stored usage and the published alerts. Then
+seeds the month before (as earlier runs would have stored it), sends the weekly digest through the same
+handler (events/digest.json) and prints it as email and SMS, and writes the HTML usage report to
+build/demo/report.html.
 """
 
 from __future__ import annotations
