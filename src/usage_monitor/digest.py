@@ -115,10 +115,14 @@ def license_digest(
 
 
 def _change(series: Sequence[UsagePoint], as_of: datetime, window: timedelta) -> tuple[int | None, Decimal | None, int]:
-    inside = [p for p in series if as_of - window <= p.at <= as_of]
-    if len(inside) < 2:
+    """Latest value minus the value `window` ago: the last point at or before then (if it is at most a
+    day older), else the first point after it, so the change covers as close to the window as was stored."""
+    start = as_of - window
+    before = [p for p in series if start - timedelta(days=1) <= p.at <= start]
+    inside = [p for p in series if start < p.at <= as_of]
+    if not inside or (not before and len(inside) < 2):
         return None, None, 0
-    first, last = inside[0], inside[-1]
+    first, last = (before[-1] if before else inside[0]), inside[-1]
     points = None
     if first.limit and last.limit:
         points = _tenths(Decimal(last.current * 100) / last.limit) - _tenths(Decimal(first.current * 100) / first.limit)

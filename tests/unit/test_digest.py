@@ -219,3 +219,31 @@ def test_forecast_words(forecast: Forecast, words: str) -> None:
     from usage_monitor.digest import forecast_text
 
     assert forecast_text(forecast, NOW) == words
+
+
+def test_change_runs_from_the_value_a_week_ago_not_the_first_point_after_it() -> None:
+    # Given daily points at 03:15 and the latest at 03:15 today: a week ago falls exactly on a point,
+    # and with a point 15 minutes earlier than a week, that one is the baseline
+    items = history("lic-1", 10, users=(100, 10, 1000))
+    items.insert(
+        -7,
+        snapshot_item(
+            CheckResult("lic-1", NOW - timedelta(days=7, minutes=30), (Resource("users", 165, 1000),)),
+            NOW - timedelta(days=7, minutes=30),
+            400,
+        ),
+    )
+    shifted = [i for i in items if i["captured_at"] != "2026-11-16T03:15:00Z"]
+
+    digest = license_digest("lic-1", shifted, None, POLICY, NOW)
+
+    (users,) = digest.resources
+    assert (users.change, users.change_days) == (200 - 165, 7)
+
+
+def test_no_change_is_claimed_from_a_single_point() -> None:
+    items = history("lic-1", 0, users=(100, 10, 1000))
+
+    (users,) = license_digest("lic-1", items, None, POLICY, NOW).resources
+
+    assert (users.change, users.change_points) == (None, None)
