@@ -163,9 +163,10 @@ def _grid(scale: Scale) -> list[str]:
 
 
 def _threshold(percent: float, scale: Scale) -> str:
-    # Labelled just left of "now", clear of the forecast strip where the forecast line ends.
+    # Labelled under the line, just left of "now": clear of the limit line above and of the forecast
+    # strip where the forecast line ends.
     y = scale.y(percent)
-    label = _label("threshold-label", scale.x(scale.now) - 3, y - 3, f"{percent:g}%", "end")
+    label = _label("threshold-label", scale.x(scale.now) - 3, y + 9, f"{percent:g}%", "end")
     return _line("threshold", BOX_LEFT, y, BOX_RIGHT, y) + label
 
 
