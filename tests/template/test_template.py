@@ -144,6 +144,8 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "FanOut": "disabled",
     "FanOutChunkSize": 500,
     "FanOutMaxWorkers": 4,
+    "PowertoolsLayerVersion": 27,
+    "PowertoolsLayerArn": "",
 }
 
 SECRET_ARN_PATTERN = (
