@@ -60,10 +60,14 @@ def wire(settings: Settings, session: Any = None) -> Wired:
     import boto3
     from botocore.config import Config
 
+    from usage_monitor.dynamo import DynamoTable  # imports boto3: at wiring, like boto3 itself
+
     session = session or boto3.session.Session()
     # Standard mode retries throttling and transient errors with backoff on every AWS call.
     aws_config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
-    table = session.resource("dynamodb", config=aws_config).Table(settings.snapshot_table)
+    # The low-level client, shared by the store and idempotency: the resource layer would double the
+    # first invocation's set-up cost for the same requests (see usage_monitor.dynamo).
+    dynamodb_client = session.client("dynamodb", config=aws_config)
     throttle = RequestThrottle(settings.max_requests_per_second)
     monitor = Monitor(
         tokens=TokenSource(
@@ -80,7 +84,7 @@ def wire(settings: Settings, session: Any = None) -> Wired:
             retry=default_retry(settings.retry_backoff_seconds, settings.retry_after_cap_seconds, throttle),
             throttle=throttle,
         ),
-        store=DynamoStore(table, settings.snapshot_retention_days),
+        store=DynamoStore(DynamoTable(dynamodb_client, settings.snapshot_table), settings.snapshot_retention_days),
         notifier=SnsNotifier(settings.alert_topic_arn, session.client("sns", config=aws_config)),
         policy=policy_from(settings),
         license_ids=settings.license_ids,
@@ -107,8 +111,6 @@ def wire(settings: Settings, session: Any = None) -> Wired:
         else None
     )
     scheduled = ScheduledRun(settings, monitor, license_list, dispatcher)
-    # A plain client: the resource's own client would re-serialise Powertools' typed attributes.
-    dynamodb_client = session.client("dynamodb", config=aws_config)
     return Wired(
         settings,
         monitor,
