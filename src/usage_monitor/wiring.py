@@ -85,7 +85,7 @@ def wire(settings: Settings, session: Any = None) -> Wired:
             throttle=throttle,
         ),
         store=DynamoStore(DynamoTable(dynamodb_client, settings.snapshot_table), settings.snapshot_retention_days),
-        notifier=SnsNotifier(settings.alert_topic_arn, session.client("sns", config=aws_config)),
+        notifier=SnsNotifier(settings.alert_topic_arn, lambda: session.client("sns", config=aws_config)),
         policy=policy_from(settings),
         license_ids=settings.license_ids,
         max_concurrency=settings.max_concurrency,
@@ -115,8 +115,20 @@ def wire(settings: Settings, session: Any = None) -> Wired:
         settings,
         monitor,
         idempotent_run(settings, scheduled, dynamodb_client),
-        chunk_worker(settings, monitor, dynamodb_client),
+        # Built on the worker's first batch: the scheduled function never loads batch processing.
+        _built_on_first_call(lambda: chunk_worker(settings, monitor, dynamodb_client)),
     )
+
+
+def _built_on_first_call(build: Callable[[], ProcessBatch]) -> ProcessBatch:
+    built: list[ProcessBatch] = []
+
+    def process_batch(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        if not built:
+            built.append(build())
+        return built[0](event, context)
+
+    return process_batch
 
 
 class ScheduledRun:
