@@ -15,7 +15,8 @@ RSS are its own. For each fleet size N (every license in one tokens secret, LICE
   only queues the licenses to SQS (SendMessageBatch); wall, CPU and AWS calls per license, and the
   chunks read back from the queue.
 
-and, in the same run, the cold import of `usage_monitor.app` next to a bare `import boto3`. It prints
+and, in the same run, the cold start (local.coldstart): `import usage_monitor.app` next to a bare
+`import boto3`, and import + the first `wire()` next to `import boto3` + one client. It prints
 plain-text tables and one PASS/FAIL line per target. Every wait is bounded; nothing leaves 127.0.0.1.
 
     .venv/bin/python -m local.benchmark [--quick | --sizes 100,1000,10000] [--latency-ms 100]
