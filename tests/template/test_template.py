@@ -160,6 +160,8 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "DigestTimezone": "Asia/Kolkata",
     "Digest": "enabled",
     "SmsDigest": "disabled",
+    "PowertoolsLayerVersion": 27,
+    "PowertoolsLayerArn": "",
 }
 
 SECRET_ARN_PATTERN = (
