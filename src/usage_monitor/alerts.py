@@ -50,6 +50,9 @@ class AlertPolicy:
     failure_alert_after_runs: int = 3
     overrides: tuple[ThresholdOverride, ...] = ()
     forecast_alert_days: int = 14
+    # Percentage points a resource must fall below a notified level's threshold before it leaves that
+    # level (hysteresis): a count moving by one around a line must not alert on every run. 0 = none.
+    hysteresis: Decimal = Decimal(0)
 
     def thresholds_for(self, license_id: str | None, resource: str) -> tuple[Decimal, ...]:
         """The most specific override (license + resource, license, resource), else the defaults."""
@@ -74,6 +77,30 @@ class AlertPolicy:
         if current >= limit:
             reached.append(LIMIT_LEVEL)
         return max(reached, default=None)
+
+    def held_level(self, resource: Resource, notified: Decimal, license_id: str | None = None) -> Decimal | None:
+        """The level a resource notified at `notified` keeps: the highest level at or below it whose line
+        minus the hysteresis margin the resource has not fallen under; None once below all of them.
+
+        With a margin of 0 this is `level_of` capped at `notified`, today's per-crossing behaviour.
+        """
+        if not resource.evaluable:
+            return notified
+        current, limit = resource.current, resource.limit
+        assert current is not None
+        assert limit is not None
+        levels = [*self.thresholds_for(license_id, resource.name), LIMIT_LEVEL]
+        # Integer arithmetic as in `level_of`: current / limit >= (level - margin) / 100.
+        held = [
+            level
+            for level in levels
+            if level <= notified and Decimal(current) * 100 >= (level - self.hysteresis) * limit
+        ]
+        return max(held, default=None)
+
+    def clears_below(self, level: Decimal) -> Decimal:
+        """The percent under which a resource notified at `level` leaves it."""
+        return max(level - self.hysteresis, Decimal(0))
 
     def reminder_due(self, notified_at: datetime, now: datetime) -> bool:
         return self.remind_after is not None and now - notified_at >= self.remind_after
@@ -215,19 +242,26 @@ def _resource_changes(
         previous = notified.get(resource.name)
         previous_level = previous.level if previous else None
         outlook = forecasts.get(resource.name)
-        if level is None:
-            if previous is not None:
-                changes.append(ResourceChange(ChangeKind.RECOVERED, resource, None, previous_level))
-                del resources[resource.name]
-        elif previous is None or level > previous.level:
+        if previous is None:
+            if level is not None:
+                changes.append(ResourceChange(ChangeKind.CROSSED, resource, level, None, outlook))
+                resources[resource.name] = NotifiedLevel(level, now)
+            continue
+        if level is not None and level > previous.level:
             changes.append(ResourceChange(ChangeKind.CROSSED, resource, level, previous_level, outlook))
             resources[resource.name] = NotifiedLevel(level, now)
-        elif level < previous.level:
+            continue
+        # Inside a notified level's hysteresis band nothing is sent and the mark does not move.
+        held = policy.held_level(resource, previous.level, result.license_id)
+        if held is None:
+            changes.append(ResourceChange(ChangeKind.RECOVERED, resource, None, previous_level))
+            del resources[resource.name]
+        elif held < previous.level:
             # Stepping down stays silent, but lowers the mark so crossing back up is a new crossing.
-            resources[resource.name] = NotifiedLevel(level, previous.notified_at)
+            resources[resource.name] = NotifiedLevel(held, previous.notified_at)
         elif policy.reminder_due(previous.notified_at, now):
-            changes.append(ResourceChange(ChangeKind.REMINDER, resource, level, previous_level, outlook))
-            resources[resource.name] = NotifiedLevel(level, now)
+            changes.append(ResourceChange(ChangeKind.REMINDER, resource, held, previous_level, outlook))
+            resources[resource.name] = NotifiedLevel(held, now)
     return resources, tuple(changes)
 
 

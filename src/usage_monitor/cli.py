@@ -38,6 +38,7 @@ from usage_monitor.report import UsageRow, level_label, row_from_snapshot, usage
 from usage_monitor.settings import (
     PRODUCTION_BASE_URL,
     SANDBOX_BASE_URL,
+    parse_hysteresis,
     parse_thresholds,
     validate_base_url,
     validate_license_id,
@@ -142,7 +143,7 @@ def thresholds_option(parser: argparse.ArgumentParser) -> None:
 def policy_of(args: argparse.Namespace) -> AlertPolicy:
     raw = args.thresholds if args.thresholds is not None else _env("ALERT_THRESHOLDS") or DEFAULT_THRESHOLDS
     source = "--thresholds" if args.thresholds is not None else "ALERT_THRESHOLDS"
-    return AlertPolicy(parse_thresholds(raw, source))
+    return AlertPolicy(parse_thresholds(raw, source), hysteresis=parse_hysteresis(_env("ALERT_HYSTERESIS_POINTS")))
 
 
 def aws_session(args: argparse.Namespace) -> Any:

@@ -47,6 +47,7 @@ class Settings:
     fanout_queue_url: str | None = None
     fanout_chunk_size: int = 500
     metrics_top_licenses: int = 3
+    hysteresis_points: Decimal = Decimal(5)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -80,7 +81,22 @@ class Settings:
             fanout_queue_url=env.get("FANOUT_QUEUE_URL", "").strip() or None,
             fanout_chunk_size=_int(env, "FANOUT_CHUNK_SIZE", 500, minimum=1, maximum=5000),
             metrics_top_licenses=_int(env, "METRICS_TOP_LICENSES", 3, minimum=0, maximum=50),
+            hysteresis_points=parse_hysteresis(env.get("ALERT_HYSTERESIS_POINTS", "")),
         )
+
+
+def parse_hysteresis(raw: str, setting: str = "ALERT_HYSTERESIS_POINTS") -> Decimal:
+    """Percentage points in [0, 50]; empty = 5. Above 50 a 80 % warning would last down to 30 %."""
+    text = raw.strip()
+    if not text:
+        return Decimal(5)
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ConfigError(f"{setting}: {text!r} is not a number of percentage points") from None
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal(50):
+        raise ConfigError(f"{setting}: {text!r} must be between 0 and 50 percentage points")
+    return value
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ def policy_from(settings: Settings) -> AlertPolicy:
         settings.failure_alert_after_runs,
         settings.threshold_overrides,
         settings.forecast_alert_days,
+        settings.hysteresis_points,
     )
 
 
