@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from usage_monitor.flapping import Damping, FlapState, damp
 from usage_monitor.forecast import Forecast, moved_closer, should_alert
 from usage_monitor.models import CheckError, CheckResult, Resource
 from usage_monitor.settings import ThresholdOverride
@@ -27,6 +28,7 @@ class EventType(StrEnum):
     RECOVERED = "recovered"
     CHECK_FAILED = "check_failed"
     FORECAST = "forecast"
+    FLAPPING = "flapping"
 
 
 class Severity(StrEnum):
@@ -53,6 +55,10 @@ class AlertPolicy:
     # Percentage points a resource must fall below a notified level's threshold before it leaves that
     # level (hysteresis): a count moving by one around a line must not alert on every run. 0 = none.
     hysteresis: Decimal = Decimal(0)
+    # Flap damping: more than `flap_max_changes` notified changes within `flap_window` hold notices
+    # until the license is stable for a window. 0 = off.
+    flap_max_changes: int = 0
+    flap_window: timedelta = timedelta(hours=6)
 
     def thresholds_for(self, license_id: str | None, resource: str) -> tuple[Decimal, ...]:
         """The most specific override (license + resource, license, resource), else the defaults."""
@@ -144,10 +150,25 @@ class AlertState:
     forecasts: Mapping[str, ForecastMark] = field(default_factory=dict)
     # Mutes: resource name (or "*" for the whole license) → muted until.
     silences: Mapping[str, datetime] = field(default_factory=dict)
+    flap: FlapState = field(default_factory=FlapState)
 
     @property
     def active(self) -> bool:
         return bool(self.resources) or self.failures.notified_at is not None
+
+    @property
+    def critical(self) -> bool:
+        return self.failures.notified_at is not None or any(m.level >= LIMIT_LEVEL for m in self.resources.values())
+
+    def label(self) -> str:
+        """What is notified, in words: the states a flapping notice says it moves between."""
+        parts = [
+            f"{name} at the limit" if mark.level == LIMIT_LEVEL else f"{name} >= {mark.level.normalize():f}%"
+            for name, mark in sorted(self.resources.items())
+        ]
+        if self.failures.notified_at is not None:
+            parts.append("check failing")
+        return ", ".join(parts) or "all below thresholds"
 
 
 @dataclass(frozen=True)
@@ -168,6 +189,18 @@ class CheckChange:
 
 
 @dataclass(frozen=True)
+class DampingNote:
+    """Why a `flapping` message was sent: the hold starts (`settled` False) or ends."""
+
+    settled: bool
+    changes: int
+    since: datetime
+    window: timedelta
+    states: tuple[str, ...]
+    settled_at: str = ""
+
+
+@dataclass(frozen=True)
 class Alert:
     """One message for one license and run, listing every change."""
 
@@ -180,6 +213,7 @@ class Alert:
     check_change: CheckChange | None = None
     # Thresholds of resources in this message that differ from `thresholds` (overrides).
     resource_thresholds: Mapping[str, tuple[Decimal, ...]] = field(default_factory=dict)
+    damping: DampingNote | None = None
 
     @property
     def reminder(self) -> bool:
@@ -194,6 +228,8 @@ class Alert:
 class Evaluation:
     state: AlertState
     alert: Alert | None
+    # A notice held back by flap damping (counted in the AlertsDamped metric).
+    damped: bool = False
 
     def state_changed(self, before: AlertState) -> bool:
         return replace(self.state, version=before.version) != before
@@ -211,6 +247,63 @@ def evaluate(
     `forecasts` (by resource) are given on runs that computed them; they add forecast alerts and put
     the projected date into threshold alerts.
     """
+    return _damped(_evaluate(result, before, policy, now, forecasts), result.license_id, before, policy, now)
+
+
+STATE_CHANGES = frozenset(
+    {ChangeKind.CROSSED, ChangeKind.RECOVERED, ChangeKind.CHECK_FAILED, ChangeKind.CHECK_RECOVERED}
+)
+
+
+def _damped(
+    evaluation: Evaluation, license_id: str, before: AlertState, policy: AlertPolicy, now: datetime
+) -> Evaluation:
+    """Flap damping on top of the per-change rules (see `flapping`)."""
+    alert = evaluation.alert
+    kinds = set() if alert is None else {c.kind for c in alert.resource_changes}
+    if alert is not None and alert.check_change is not None:
+        kinds.add(alert.check_change.kind)
+    after = evaluation.state
+    flap, decision = damp(
+        before.flap,
+        changed=bool(kinds & STATE_CHANGES),
+        previous_label=before.label(),
+        label=after.label(),
+        now=now,
+        max_changes=policy.flap_max_changes,
+        window=policy.flap_window,
+    )
+    after = replace(after, flap=flap)
+    if decision is Damping.PASS:
+        return Evaluation(after, alert)
+    if decision is Damping.HOLD or decision is Damping.QUIET:
+        return Evaluation(after, None, damped=alert is not None)
+    critical = after.critical if decision is Damping.SETTLE else (before.critical or after.critical)
+    note = DampingNote(
+        settled=decision is Damping.SETTLE,
+        changes=len(flap.changes) if decision is Damping.START else len(before.flap.changes),
+        since=(flap.changes or (now,))[0] if decision is Damping.START else (before.flap.held_since or now),
+        window=policy.flap_window,
+        states=flap.states if decision is Damping.START else before.flap.states,
+        settled_at=after.label() if decision is Damping.SETTLE else "",
+    )
+    base = alert or Alert(license_id, now, EventType.FLAPPING, Severity.WARNING, policy.thresholds)
+    flapping = replace(
+        base,
+        event_type=EventType.FLAPPING,
+        severity=Severity.CRITICAL if critical else Severity.WARNING,
+        damping=note,
+    )
+    return Evaluation(after, flapping)
+
+
+def _evaluate(
+    result: CheckResult,
+    before: AlertState,
+    policy: AlertPolicy,
+    now: datetime,
+    forecasts: Mapping[str, Forecast] | None = None,
+) -> Evaluation:
     if result.error is not None:
         failures, check_change = _failed_check(result.error, before.failures, policy, now)
         return _finish(result.license_id, now, policy, replace(before, failures=failures), (), check_change)
@@ -359,6 +452,8 @@ def apply_silences(alert: Alert, silences: Mapping[str, datetime], now: datetime
         return alert
     if WHOLE_LICENSE in muted:
         return None
+    if alert.damping is not None:
+        return alert  # about the license as a whole: only a whole-license mute holds it
     changes = tuple(c for c in alert.resource_changes if c.resource.name not in muted)
     if changes == alert.resource_changes:
         return alert

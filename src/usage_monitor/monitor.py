@@ -55,6 +55,7 @@ class RunSummary:
     failed: list[str] = field(default_factory=list)
     alerts: int = 0
     publish_failures: int = 0
+    damped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -331,6 +332,7 @@ class Monitor:
             published += self._deliver_pending(license_id, stored.pending, state.version)
         if evaluation is None:
             evaluation = evaluate(result, state, self.policy, captured_at, forecasts)
+        summary.damped += evaluation.damped
         # Expired mutes are dropped from the state as it is saved anyway; live ones only hold back publishing.
         after = replace(evaluation.state, silences={t: u for t, u in state.silences.items() if u > captured_at})
         alert = apply_silences(evaluation.alert, state.silences, captured_at) if evaluation.alert else None
@@ -401,6 +403,7 @@ class Monitor:
         metrics.add_metric(name="ChecksFailed", unit=MetricUnit.Count, value=len(summary.failed))
         metrics.add_metric(name="AlertsPublishedTotal", unit=MetricUnit.Count, value=summary.alerts)
         metrics.add_metric(name="AlertPublishFailures", unit=MetricUnit.Count, value=summary.publish_failures)
+        metrics.add_metric(name="AlertsDamped", unit=MetricUnit.Count, value=summary.damped)
         fleet.emit()
 
 

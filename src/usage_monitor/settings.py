@@ -48,6 +48,8 @@ class Settings:
     fanout_chunk_size: int = 500
     metrics_top_licenses: int = 3
     hysteresis_points: Decimal = Decimal(5)
+    flap_max_changes: int = 4
+    flap_window_hours: int = 6
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -82,6 +84,8 @@ class Settings:
             fanout_chunk_size=_int(env, "FANOUT_CHUNK_SIZE", 500, minimum=1, maximum=5000),
             metrics_top_licenses=_int(env, "METRICS_TOP_LICENSES", 3, minimum=0, maximum=50),
             hysteresis_points=parse_hysteresis(env.get("ALERT_HYSTERESIS_POINTS", "")),
+            flap_max_changes=_int(env, "ALERT_FLAP_CHANGES", 4, minimum=0, maximum=100),
+            flap_window_hours=_int(env, "ALERT_FLAP_WINDOW_HOURS", 6, minimum=1, maximum=168),
         )
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from usage_monitor.alerts import AlertState, FailureStreak, ForecastMark, NotifiedLevel
+from usage_monitor.flapping import FlapState
 from usage_monitor.forecast import Forecast, UsagePoint
 from usage_monitor.models import CheckResult, Resource
 from usage_monitor.render import OutgoingMessage, iso
@@ -117,6 +118,17 @@ def state_to_item(license_id: str, state: AlertState, pending: OutgoingMessage |
     }
     if state.silences:
         item["silences"] = {target: iso(until) for target, until in state.silences.items()}
+    if state.flap != FlapState():
+        # Only while a license has recent changes: a quiet license's item stays as it always was.
+        flap = state.flap
+        item["flap"] = _without_none(
+            {
+                "changes": [iso(moment) for moment in flap.changes],
+                "held_since": iso(flap.held_since) if flap.held_since else None,
+                "last_change": iso(flap.last_change) if flap.last_change else None,
+                "states": list(flap.states),
+            }
+        )
     if pending is not None:
         item["pending"] = {
             "subject": pending.subject,
@@ -145,11 +157,21 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
             for name, mark in (item.get("forecasts") or {}).items()
         },
         silences={target: parse_iso(until) for target, until in (item.get("silences") or {}).items()},
+        flap=_flap_from(item.get("flap") or {}),
     )
     pending = item.get("pending")
     return StoredState(
         state,
         OutgoingMessage(pending["subject"], pending["message_json"], dict(pending["attributes"])) if pending else None,
+    )
+
+
+def _flap_from(flap: Mapping[str, Any]) -> FlapState:
+    return FlapState(
+        changes=tuple(parse_iso(moment) for moment in flap.get("changes", [])),
+        held_since=parse_iso(flap["held_since"]) if flap.get("held_since") else None,
+        last_change=parse_iso(flap["last_change"]) if flap.get("last_change") else None,
+        states=tuple(flap.get("states", [])),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from local.simulator import usage_of
+from local.simulator import Reply, usage_of
 from tests.integration.conftest import Harness, add_licenses
 
 START = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)
@@ -86,3 +86,65 @@ def test_overrides_use_the_same_margin(harness: Harness) -> None:
     sent = drive(harness, "lic", [(500, 1000), (460, 1000), (500, 1000), (440, 1000)])
 
     assert sent == [("threshold_crossed", "warning"), ("recovered", "warning")]
+
+
+def test_a_resource_jumping_across_the_band_flaps_once_then_settles_once(harness: Harness) -> None:
+    # Given the defaults: 4 changes in 6 hours start a hold
+    add_licenses(harness, {"jumpy": usage_of(users=(960, 1000))})
+    harness.configure(ALERT_THRESHOLDS="80,95")
+
+    # When users jump 96% <-> 70% for 10 runs, then stay at 96% for 6.5 hours (26 runs)
+    sent = drive(harness, "jumpy", [(960, 1000), (700, 1000)] * 5 + [(960, 1000)] * 26)
+
+    # Then four ordinary notices, one flapping notice, silence, and one message saying where it settled
+    assert sent == [
+        ("threshold_crossed", "warning"),
+        ("recovered", "warning"),
+        ("threshold_crossed", "warning"),
+        ("recovered", "warning"),
+        ("flapping", "warning"),
+        ("flapping", "warning"),
+    ]
+    start, settled = harness.alerts()[4:]
+    assert "Flapping: the alert state changed 5 times since 2026-11-24T09:15:00Z" in start.email
+    assert "between: all below thresholds; users >= 95%." in start.email
+    assert "held until it has been stable for 6 hours" in start.email
+    assert "flapping between all below thresholds / users >= 95%" in start.subject
+    assert "It settled at: users >= 95%." in settled.email
+    assert "settled after flapping: users >= 95%" in settled.subject
+    assert "notices held" in start.sms
+    assert len(start.sms) <= 160
+    # And the snapshots recorded every run
+    assert len(harness.snapshots("jumpy")) == 36
+
+
+def test_a_check_failing_every_other_run_is_damped_the_same_way(harness: Harness) -> None:
+    add_licenses(harness, {"lic": usage_of(users=(100, 1000))})
+    forbidden = {
+        "code": "LE_ERR_SS_403",
+        "errors": [{"message": "Access denied for the requested operation.", "path": None, "code": "LE_ERR_SS_007"}],
+    }
+    for time in run_times(12):
+        failing = time[14:16] in ("15", "45")  # every other 15-minute run
+        if failing:
+            harness.simulator.script("lic", Reply(403, forbidden))
+        harness.invoke(time=time)
+
+    sent = [(a.attributes["event_type"], a.attributes["severity"]) for a in harness.alerts()]
+    assert sent == [
+        ("check_failed", "critical"),
+        ("recovered", "warning"),
+        ("check_failed", "critical"),
+        ("recovered", "warning"),
+        ("flapping", "critical"),
+    ]
+    assert "check failing" in harness.alerts()[-1].email
+
+
+def test_flap_damping_off_sends_every_change(harness: Harness) -> None:
+    add_licenses(harness, {"jumpy": usage_of(users=(960, 1000))})
+    harness.configure(ALERT_THRESHOLDS="80,95", ALERT_FLAP_CHANGES="0")
+
+    sent = drive(harness, "jumpy", [(960, 1000), (700, 1000)] * 4)
+
+    assert [event for event, _ in sent] == ["threshold_crossed", "recovered"] * 4
