@@ -423,10 +423,11 @@ def run_history(args: argparse.Namespace) -> int:
 
 def query_snapshots(session: Any, table_name: str, license_id: str, since: datetime) -> list[dict[str, Any]]:
     """Every snapshot of the license captured at or after `since`, oldest first, all pages."""
+    from usage_monitor.dynamo import DynamoTable
     from usage_monitor.store import query_history
 
     with aws_errors(session.region_name, f"table {table_name}"):
-        table = session.resource("dynamodb", config=aws_config()).Table(table_name)
+        table = DynamoTable(session.client("dynamodb", config=aws_config()), table_name)
         items = query_history(table, license_id, since)
     # Alert state and idempotency records live in other partitions; this guards older layouts.
     return [item for item in items if item.get("record_type", "snapshot") == "snapshot"]
@@ -595,8 +596,10 @@ def _table(args: argparse.Namespace) -> tuple[Any, str]:
     name = args.table or _env("SNAPSHOT_TABLE")
     if not name:
         raise CliError("no table: pass --table NAME or set SNAPSHOT_TABLE (the stack output SnapshotTableName)")
+    from usage_monitor.dynamo import DynamoTable
+
     session = aws_session(args)
-    return session.resource("dynamodb", config=aws_config()).Table(name), session.region_name
+    return DynamoTable(session.client("dynamodb", config=aws_config()), name), session.region_name
 
 
 def _add_mute(commands: Any) -> None:
@@ -735,9 +738,17 @@ def _silence_stdout() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def _add_report(commands: Any) -> None:
+    # Imported here: report_cli uses this module's AWS helpers, so it cannot be imported at the top.
+    from usage_monitor.report_cli import add_report
+
+    add_report(commands)
+
+
 COMMANDS: list[Callable[[Any], None]] = [
     _add_check,
     _add_history,
+    _add_report,
     _add_mute,
     _add_unmute,
     _add_mutes,

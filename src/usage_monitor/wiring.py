@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aws_lambda_powertools.metrics import MetricUnit
 
 from usage_monitor.alerts import AlertPolicy
+from usage_monitor.digest_run import DigestSender
 from usage_monitor.errors import MonitorError
 from usage_monitor.events import RunRequest
 from usage_monitor.fanout import Chunk, SqsDispatcher, parse_chunk, plan_chunks
@@ -63,10 +64,14 @@ def wire(settings: Settings, session: Any = None) -> Wired:
     import boto3
     from botocore.config import Config
 
+    from usage_monitor.dynamo import DynamoTable  # imports boto3: at wiring, like boto3 itself
+
     session = session or boto3.session.Session()
     # Standard mode retries throttling and transient errors with backoff on every AWS call.
     aws_config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
-    table = session.resource("dynamodb", config=aws_config).Table(settings.snapshot_table)
+    # The low-level client, shared by the store and idempotency: the resource layer would double the
+    # first invocation's set-up cost for the same requests (see usage_monitor.dynamo).
+    dynamodb_client = session.client("dynamodb", config=aws_config)
     throttle = RequestThrottle(settings.max_requests_per_second)
     monitor = Monitor(
         tokens=TokenSource(
@@ -83,8 +88,8 @@ def wire(settings: Settings, session: Any = None) -> Wired:
             retry=default_retry(settings.retry_backoff_seconds, settings.retry_after_cap_seconds, throttle),
             throttle=throttle,
         ),
-        store=DynamoStore(table, settings.snapshot_retention_days),
-        notifier=SnsNotifier(settings.alert_topic_arn, session.client("sns", config=aws_config)),
+        store=DynamoStore(DynamoTable(dynamodb_client, settings.snapshot_table), settings.snapshot_retention_days),
+        notifier=SnsNotifier(settings.alert_topic_arn, lambda: session.client("sns", config=aws_config)),
         policy=policy_from(settings),
         license_ids=settings.license_ids,
         max_concurrency=settings.max_concurrency,
@@ -110,14 +115,24 @@ def wire(settings: Settings, session: Any = None) -> Wired:
         else None
     )
     scheduled = ScheduledRun(settings, monitor, license_list, dispatcher)
-    # A plain client: the resource's own client would re-serialise Powertools' typed attributes.
-    dynamodb_client = session.client("dynamodb", config=aws_config)
     return Wired(
         settings,
         monitor,
         idempotent_run(settings, scheduled, dynamodb_client),
-        chunk_worker(settings, monitor, dynamodb_client),
+        # Built on the worker's first batch: the scheduled function never loads batch processing.
+        _built_on_first_call(lambda: chunk_worker(settings, monitor, dynamodb_client)),
     )
+
+
+def _built_on_first_call(build: Callable[[], ProcessBatch]) -> ProcessBatch:
+    built: list[ProcessBatch] = []
+
+    def process_batch(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        if not built:
+            built.append(build())
+        return built[0](event, context)
+
+    return process_batch
 
 
 class ScheduledRun:
@@ -131,6 +146,7 @@ class ScheduledRun:
 
     With `FANOUT_QUEUE_URL` set, runs are dispatched as chunks to SQS instead (see `fanout`), except a
     manual run whose override fits in one chunk, which is checked in place so its caller sees the result.
+    A digest request (`"action": "digest"`) sends the weekly usage digest of the same licenses instead.
 
     A license list or dispatch failure fails the run, after the same run-level `check_failed` alert
     Monitor sends for an unreadable secret.
@@ -147,8 +163,18 @@ class ScheduledRun:
         self.monitor = monitor
         self.license_list = license_list
         self.dispatcher = dispatcher
+        self.digest = DigestSender(
+            monitor.store,
+            monitor.notifier,
+            monitor.policy,
+            forecast_history=monitor.forecast_history,
+            workers=settings.max_concurrency,
+        )
 
     def __call__(self, request: RunRequest, remaining_seconds: RemainingSeconds) -> dict[str, Any]:
+        if request.digest:  # the weekly digest: every license, read from the table, never dispatched
+            ids = self._guarded(request, lambda: self._every_license(request))
+            return self.digest.send(ids, request.captured_at)
         override = request.license_ids
         if self.dispatcher is not None and not (override and len(override) <= self.settings.fanout_chunk_size):
             return self.dispatch(request, self.dispatcher)
@@ -159,13 +185,7 @@ class ScheduledRun:
 
     def dispatch(self, request: RunRequest, dispatcher: SqsDispatcher) -> dict[str, Any]:
         def plan() -> list[Chunk]:
-            use_list = self.license_list is not None and not request.license_ids
-            ids = resolve_license_ids(
-                request.license_ids,
-                self.settings.license_ids,
-                self.license_list.load() if use_list and self.license_list is not None else (),
-                named=lambda: self.monitor.tokens.load().named_licenses,
-            )
+            ids = self._every_license(request)
             # A manual run has no scheduler execution id; the chunks still need one for idempotency.
             run_id = request.run_id or f"manual-{uuid.uuid4()}"
             return plan_chunks(request.captured_at, run_id, ids, self.settings.fanout_chunk_size)
@@ -184,6 +204,15 @@ class ScheduledRun:
         }
         logger.info("run dispatched", extra={**summary, "send_message_batch_calls": calls})
         return summary
+
+    def _every_license(self, request: RunRequest) -> tuple[str, ...]:
+        use_list = self.license_list is not None and not request.license_ids
+        return resolve_license_ids(
+            request.license_ids,
+            self.settings.license_ids,
+            self.license_list.load() if use_list and self.license_list is not None else (),
+            named=lambda: self.monitor.tokens.load().named_licenses,
+        )
 
     def _guarded(self, request: RunRequest, step: Callable[[], _T]) -> _T:
         try:
