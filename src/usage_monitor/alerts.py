@@ -130,6 +130,8 @@ class FailureStreak:
     since: datetime | None = None
     notified_at: datetime | None = None
     last_error: str | None = None
+    # The failure kind last notified: a different kind mid-streak (a 5xx streak turning into a 401) is news.
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -390,15 +392,20 @@ def _failed_check(
     consecutive = before.consecutive + 1
     since = before.since or now
     notified_at = before.notified_at
+    kind = before.kind
     change = None
     if notified_at is None:
         if error.needs_attention_now or consecutive >= policy.failure_alert_after_runs:
             change = CheckChange(ChangeKind.CHECK_FAILED, error, consecutive, since)
-            notified_at = now
+            notified_at, kind = now, error.kind.value
+    elif kind is not None and kind != error.kind.value:
+        # Still failing, but for another reason (e.g. the token now needs fixing): say so once.
+        change = CheckChange(ChangeKind.CHECK_FAILED, error, consecutive, since)
+        notified_at, kind = now, error.kind.value
     elif policy.reminder_due(notified_at, now):
         change = CheckChange(ChangeKind.REMINDER, error, consecutive, since)
         notified_at = now
-    return FailureStreak(consecutive, since, notified_at, error.describe()), change
+    return FailureStreak(consecutive, since, notified_at, error.describe(), kind), change
 
 
 def _finish(

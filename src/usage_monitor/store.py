@@ -113,6 +113,7 @@ def state_to_item(license_id: str, state: AlertState, pending: OutgoingMessage |
                 "since": iso(failures.since) if failures.since else None,
                 "notified_at": iso(failures.notified_at) if failures.notified_at else None,
                 "last_error": failures.last_error,
+                "kind": failures.kind,
             }
         ),
     }
@@ -150,6 +151,7 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
             since=parse_iso(failures["since"]) if failures.get("since") else None,
             notified_at=parse_iso(failures["notified_at"]) if failures.get("notified_at") else None,
             last_error=failures.get("last_error"),
+            kind=failures.get("kind"),
         ),
         version=int(item.get("version", 0)),
         forecasts={
