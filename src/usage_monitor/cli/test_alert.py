@@ -1,0 +1,53 @@
+"""`usage-monitor test-alert`: publish a clearly marked sample alert through the real topic."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from usage_monitor.cli.common import (
+    EXIT_CODES,
+    EXIT_OK,
+    CliError,
+    aws_config,
+    aws_errors,
+    aws_options,
+    aws_session,
+    env,
+)
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "test-alert",
+        parents=[aws_options()],
+        help="publish a clearly marked sample alert, to verify email and SMS subscriptions",
+        description="Publish a sample alert through the real topic (severity critical, so SMS subscribers\n"
+        "filtered to critical alerts get it too; event_type 'test').",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--topic-arn", help="the alert topic (default: ALERT_TOPIC_ARN; stack output AlertTopicArn)")
+    parser.set_defaults(handler=run_test_alert)
+
+
+def run_test_alert(args: argparse.Namespace) -> int:
+    from usage_monitor.notify import PublishFailed, SnsNotifier
+    from usage_monitor.render import render_test_alert
+
+    topic_arn = args.topic_arn or env("ALERT_TOPIC_ARN")
+    if not topic_arn:
+        raise CliError("no topic: pass --topic-arn ARN or set ALERT_TOPIC_ARN (the stack output AlertTopicArn)")
+    session = aws_session(args)
+    notifier = SnsNotifier(topic_arn, session.client("sns", config=aws_config()))
+    with aws_errors(session.region_name, f"topic {topic_arn}"):
+        try:
+            message_id = notifier.publish(render_test_alert(datetime.now(UTC)).outgoing())
+        except PublishFailed as exc:
+            cause = exc.__cause__
+            if cause is not None:
+                raise cause from None
+            raise CliError(str(exc)) from None
+    print(f"Test alert published to {topic_arn} (message {message_id}); check the email inbox and phone.")
+    return EXIT_OK
