@@ -18,14 +18,13 @@ from typing import Any
 
 from usage_monitor.alerts import AlertPolicy, severity_of
 from usage_monitor.cli.common import (
-    EXIT_CODES,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_OVER_THRESHOLD,
     CliError,
+    add_command,
     aws_config,
     aws_errors,
-    aws_options,
     aws_session,
     env,
     policy_of,
@@ -45,15 +44,14 @@ MAX_CHECK_WORKERS = 8
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "check",
-        parents=[aws_options("used only to read the tokens secret, when LEEGALITY_TOKEN is unset")],
-        help="call the Leegality API now for one or more licenses",
-        description="Call the Leegality usage-statistics API once per license and print the usage table.\n"
+        "call the Leegality API now for one or more licenses",
+        "Call the Leegality usage-statistics API once per license and print the usage table.\n"
         "Token: LEEGALITY_TOKEN (one token for every license) or, when it is unset, the deployed\n"
         "tokens secret (a bare token, or a JSON object of license ID -> token and an optional 'default').",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        aws="used only to read the tokens secret, when LEEGALITY_TOKEN is unset",
     )
     parser.add_argument("license_ids", nargs="+", metavar="LICENSE_ID")
     where = parser.add_mutually_exclusive_group()

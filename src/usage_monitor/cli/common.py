@@ -122,3 +122,18 @@ def aws_errors(region: str, resource: str) -> Iterator[None]:
         raise CliError(f"AWS {exc.operation_name} on {resource} failed ({code}): {message}") from None
     except BotoCoreError as exc:
         raise CliError(f"AWS error for {resource}: {exc}") from None
+
+
+def add_command(
+    commands: Any, name: str, summary: str, description: str | None = None, aws: str | None = None
+) -> argparse.ArgumentParser:
+    """A subcommand's parser: `summary` in the command list, `--region`/`--profile` (`aws` says what for), and
+    the exit codes under its `--help`, laid out as written."""
+    return commands.add_parser(  # type: ignore[no-any-return]
+        name,
+        parents=[aws_options(aws)],
+        help=summary,
+        description=description,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )

@@ -8,12 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from usage_monitor.cli.common import (
-    EXIT_CODES,
     EXIT_OK,
     CliError,
+    add_command,
     aws_config,
     aws_errors,
-    aws_options,
     aws_session,
     env,
     policy_of,
@@ -27,14 +26,12 @@ DEFAULT_HISTORY_DAYS = 14
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "history",
-        parents=[aws_options()],
-        help="chart a license's stored snapshots over time",
-        description="Read one license's snapshots from the monitor's DynamoDB table and chart each resource\n"
+        "chart a license's stored snapshots over time",
+        "Read one license's snapshots from the monitor's DynamoDB table and chart each resource\n"
         "(▁ is 0%, █ is 100% of the limit), with a forecast line when one is available.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("license_id", metavar="LICENSE_ID")
     parser.add_argument(

@@ -10,12 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from usage_monitor.cli.common import (
-    EXIT_CODES,
     EXIT_OK,
     CliError,
+    add_command,
     aws_config,
     aws_errors,
-    aws_options,
     aws_session,
     env,
 )
@@ -53,14 +52,12 @@ def _table(args: argparse.Namespace) -> tuple[Any, str]:
 
 
 def _add_mute(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "mute",
-        parents=[aws_options()],
-        help="silence a license, or one resource of it, for a while",
-        description="Silence alerts for a license (or one of its resources) until the mute expires. Usage is\n"
+        "silence a license, or one resource of it, for a while",
+        "Silence alerts for a license (or one of its resources) until the mute expires. Usage is\n"
         "still checked and stored, so unmuting replays nothing and loses no active crossing.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("license_id", metavar="LICENSE_ID")
     parser.add_argument("resource", metavar="RESOURCE", nargs="?", help="e.g. signatures (default: all)")
@@ -83,9 +80,7 @@ def run_mute(args: argparse.Namespace) -> int:
 
 
 def _add_unmute(commands: Any) -> None:
-    parser = commands.add_parser(
-        "unmute", parents=[aws_options()], help="end a mute before it expires", epilog=EXIT_CODES
-    )
+    parser = add_command(commands, "unmute", "end a mute before it expires")
     parser.add_argument("license_id", metavar="LICENSE_ID")
     parser.add_argument("resource", metavar="RESOURCE", nargs="?")
     _table_option(parser)
@@ -107,7 +102,7 @@ def run_unmute(args: argparse.Namespace) -> int:
 
 
 def _add_mutes(commands: Any) -> None:
-    parser = commands.add_parser("mutes", parents=[aws_options()], help="list the mutes in force", epilog=EXIT_CODES)
+    parser = add_command(commands, "mutes", "list the mutes in force")
     _table_option(parser)
     parser.set_defaults(handler=run_mutes)
 

@@ -7,26 +7,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from usage_monitor.cli.common import (
-    EXIT_CODES,
     EXIT_OK,
     CliError,
+    add_command,
     aws_config,
     aws_errors,
-    aws_options,
     aws_session,
     env,
 )
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "test-alert",
-        parents=[aws_options()],
-        help="publish a clearly marked sample alert, to verify email and SMS subscriptions",
-        description="Publish a sample alert through the real topic (severity critical, so SMS subscribers\n"
+        "publish a clearly marked sample alert, to verify email and SMS subscriptions",
+        "Publish a sample alert through the real topic (severity critical, so SMS subscribers\n"
         "filtered to critical alerts get it too; event_type 'test').",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--topic-arn", help="the alert topic (default: ALERT_TOPIC_ARN; stack output AlertTopicArn)")
     parser.set_defaults(handler=run_test_alert)
