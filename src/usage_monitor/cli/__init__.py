@@ -1,4 +1,4 @@
-"""`usage-monitor`: check licenses now, chart a license's stored history, mute alerts, send a test alert.
+"""`usage-monitor`: check licenses now, chart or report stored history, mute alerts, send a test alert.
 
 Each command family is one module of this package with a `register(commands)` function that adds its
 argparse subparser(s) and sets `handler`; a handler takes the parsed arguments and returns the exit code.
@@ -19,13 +19,14 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Any
 
-from usage_monitor.cli import check, history, mutes, test_alert
+from usage_monitor.cli import check, history, mutes, report, test_alert
 from usage_monitor.cli.common import EXIT_CODES, EXIT_ERROR, EXIT_OK, PROG, CliError, Handler, print_error
 from usage_monitor.errors import ConfigError
 
 COMMANDS: list[Callable[[Any], None]] = [
     check.register,
     history.register,
+    report.register,
     mutes.register,
     test_alert.register,
 ]
