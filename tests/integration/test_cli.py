@@ -23,7 +23,6 @@ from tests.integration.conftest import HEALTHY, Harness, add_licenses
 from usage_monitor import cli, report
 from usage_monitor.cli import check as cli_check
 from usage_monitor.cli import common as cli_common
-from usage_monitor.cli import history as cli_history
 from usage_monitor.leegality import LeegalityClient
 from usage_monitor.models import CheckResult, Resource
 from usage_monitor.render import iso
@@ -503,7 +502,7 @@ def test_history_reads_every_page(harness: Harness, run: Any, monkeypatch: pytes
 
     # Clients made from the harness session from now on see the hook.
     harness.session.events.register("before-parameter-build.dynamodb.Query", seven_per_page)
-    monkeypatch.setattr(cli_history, "aws_session", lambda _args: harness.session)
+    monkeypatch.setattr(cli_common, "aws_session", lambda _args: harness.session)
 
     result = run("history", "lic-1", "--csv")
 

@@ -17,20 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from usage_monitor.alerts import AlertPolicy, severity_of
-from usage_monitor.cli.common import (
-    EXIT_ERROR,
-    EXIT_OK,
-    EXIT_OVER_THRESHOLD,
-    CliError,
-    add_command,
-    aws_config,
-    aws_errors,
-    aws_session,
-    env,
-    policy_of,
-    print_error,
-    thresholds_option,
-)
+from usage_monitor.cli import common
+from usage_monitor.cli.common import CliError, add_command, env
 from usage_monitor.errors import ConfigError
 from usage_monitor.leegality import LeegalityClient
 from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
@@ -63,7 +51,7 @@ def register(commands: Any) -> None:
         "--secret-id",
         help=f"tokens secret when LEEGALITY_TOKEN is unset (default: TOKENS_SECRET_ID or {DEFAULT_SECRET_ID})",
     )
-    thresholds_option(parser)
+    common.thresholds_option(parser)
     parser.add_argument("--json", action="store_true", help="print JSON (a list, one object per license)")
     parser.set_defaults(handler=run_check)
 
@@ -83,7 +71,7 @@ def resolve_base_url(base_url: str | None, *, sandbox: bool, env: Mapping[str, s
 
 def run_check(args: argparse.Namespace) -> int:
     license_ids = _license_ids(args.license_ids)
-    policy = policy_of(args)
+    policy = common.policy_of(args)
     base_url = resolve_base_url(args.base_url, sandbox=args.sandbox, env=os.environ)
     tokens, secret_id = _token_book(args)
     client = LeegalityClient(base_url)
@@ -97,12 +85,12 @@ def run_check(args: argparse.Namespace) -> int:
         print(usage_table(rows, policy))
     for result in results:
         if result.error is not None:
-            print_error(failure_line(result.license_id, result.error, base_url))
+            common.print_error(failure_line(result.license_id, result.error, base_url))
 
     if any(not result.ok for result in results):
-        return EXIT_ERROR
+        return common.EXIT_ERROR
     over = any(policy.level_of(resource) is not None for result in results for resource in result.resources)
-    return EXIT_OVER_THRESHOLD if over else EXIT_OK
+    return common.EXIT_OVER_THRESHOLD if over else common.EXIT_OK
 
 
 def _license_ids(raw: Sequence[str]) -> list[str]:
@@ -115,9 +103,9 @@ def _token_book(args: argparse.Namespace) -> tuple[TokenBook, str | None]:
     if token:
         return TokenBook(default=token), None
     secret_id = args.secret_id or env("TOKENS_SECRET_ID") or DEFAULT_SECRET_ID
-    session = aws_session(args)
-    with aws_errors(session.region_name, f"tokens secret {secret_id}"):
-        response = session.client("secretsmanager", config=aws_config()).get_secret_value(SecretId=secret_id)
+    session = common.aws_session(args)
+    with common.aws_errors(session.region_name, f"tokens secret {secret_id}"):
+        response = session.client("secretsmanager", config=common.aws_config()).get_secret_value(SecretId=secret_id)
     text = response.get("SecretString")
     if not isinstance(text, str):
         raise CliError(f"tokens secret {secret_id} holds no SecretString; store the tokens as SecretString")

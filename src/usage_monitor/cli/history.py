@@ -7,18 +7,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from usage_monitor.cli.common import (
-    EXIT_OK,
-    CliError,
-    add_command,
-    aws_config,
-    aws_errors,
-    aws_session,
-    env,
-    policy_of,
-    print_error,
-    thresholds_option,
-)
+from usage_monitor.cli import common
+from usage_monitor.cli.common import CliError, add_command, env
 from usage_monitor.report import history_text, snapshot_from_item, write_csv
 from usage_monitor.settings import validate_license_id
 
@@ -41,7 +31,7 @@ def register(commands: Any) -> None:
         help=f"how far back (default: {DEFAULT_HISTORY_DAYS})",
     )
     parser.add_argument("--table", help="snapshot table (default: SNAPSHOT_TABLE)")
-    thresholds_option(parser)
+    common.thresholds_option(parser)
     parser.add_argument("--csv", action="store_true", help="write CSV rows instead of the chart")
     parser.set_defaults(handler=run_history)
 
@@ -61,29 +51,29 @@ def run_history(args: argparse.Namespace) -> int:
     table_name = args.table or env("SNAPSHOT_TABLE")
     if not table_name:
         raise CliError("no snapshot table: pass --table NAME or set SNAPSHOT_TABLE")
-    policy = policy_of(args)
+    policy = common.policy_of(args)
     now = datetime.now(UTC).replace(microsecond=0)
-    session = aws_session(args)
+    session = common.aws_session(args)
     items = query_snapshots(session, table_name, license_id, now - timedelta(days=args.days))
     snapshots = [snapshot_from_item(item) for item in items]
     if args.csv:
         write_csv(snapshots, sys.stdout)
         if not snapshots:
-            print_error(f"no snapshots of {license_id} in the last {args.days} days in table {table_name}")
-        return EXIT_OK
+            common.print_error(f"no snapshots of {license_id} in the last {args.days} days in table {table_name}")
+        return common.EXIT_OK
     if not snapshots:
         print(f"No snapshots of {license_id} in the last {args.days} days in table {table_name}.")
-        return EXIT_OK
+        return common.EXIT_OK
     print(history_text(license_id, snapshots, policy, now, f"last {args.days} days, table {table_name}"))
-    return EXIT_OK
+    return common.EXIT_OK
 
 
 def query_snapshots(session: Any, table_name: str, license_id: str, since: datetime) -> list[dict[str, Any]]:
     """Every snapshot of the license captured at or after `since`, oldest first, all pages."""
     from usage_monitor.store import query_history
 
-    with aws_errors(session.region_name, f"table {table_name}"):
-        table = session.resource("dynamodb", config=aws_config()).Table(table_name)
+    with common.aws_errors(session.region_name, f"table {table_name}"):
+        table = session.resource("dynamodb", config=common.aws_config()).Table(table_name)
         items = query_history(table, license_id, since)
     # Alert state and idempotency records live in other partitions; this guards older layouts.
     return [item for item in items if item.get("record_type", "snapshot") == "snapshot"]

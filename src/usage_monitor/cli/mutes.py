@@ -9,15 +9,8 @@ import argparse
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from usage_monitor.cli.common import (
-    EXIT_OK,
-    CliError,
-    add_command,
-    aws_config,
-    aws_errors,
-    aws_session,
-    env,
-)
+from usage_monitor.cli import common
+from usage_monitor.cli.common import CliError, add_command, env
 from usage_monitor.render import iso
 from usage_monitor.settings import validate_license_id
 
@@ -47,8 +40,8 @@ def _table(args: argparse.Namespace) -> tuple[Any, str]:
     name = args.table or env("SNAPSHOT_TABLE")
     if not name:
         raise CliError("no table: pass --table NAME or set SNAPSHOT_TABLE (the stack output SnapshotTableName)")
-    session = aws_session(args)
-    return session.resource("dynamodb", config=aws_config()).Table(name), session.region_name
+    session = common.aws_session(args)
+    return session.resource("dynamodb", config=common.aws_config()).Table(name), session.region_name
 
 
 def _add_mute(commands: Any) -> None:
@@ -72,11 +65,11 @@ def run_mute(args: argparse.Namespace) -> int:
     license_id = validate_license_id(args.license_id, "LICENSE_ID")
     table, region = _table(args)
     until = (datetime.now(UTC) + args.duration).replace(microsecond=0)
-    with aws_errors(region, f"table {table.name}"):
+    with common.aws_errors(region, f"table {table.name}"):
         done = mute(table, license_id, args.resource, until)
     what = f"{done.target} of {license_id}" if done.target != "*" else license_id
     print(f"Muted {what} until {iso(done.until)}.")
-    return EXIT_OK
+    return common.EXIT_OK
 
 
 def _add_unmute(commands: Any) -> None:
@@ -92,13 +85,13 @@ def run_unmute(args: argparse.Namespace) -> int:
 
     license_id = validate_license_id(args.license_id, "LICENSE_ID")
     table, region = _table(args)
-    with aws_errors(region, f"table {table.name}"):
+    with common.aws_errors(region, f"table {table.name}"):
         removed = unmute(table, license_id, args.resource)
     what = f"{args.resource} of {license_id}" if args.resource else license_id
     if not removed:
         raise CliError(f"{what} was not muted")
     print(f"Unmuted {what}.")
-    return EXIT_OK
+    return common.EXIT_OK
 
 
 def _add_mutes(commands: Any) -> None:
@@ -112,13 +105,13 @@ def run_mutes(args: argparse.Namespace) -> int:
 
     table, region = _table(args)
     now = datetime.now(UTC)
-    with aws_errors(region, f"table {table.name}"):
+    with common.aws_errors(region, f"table {table.name}"):
         mutes = list_mutes(table, now)
     if not mutes:
         print("No mutes in force.")
-        return EXIT_OK
+        return common.EXIT_OK
     print(f"{'LICENSE':<40} {'RESOURCE':<14} UNTIL")
     for item in mutes:
         target = "(all)" if item.target == "*" else item.target
         print(f"{item.license_id:<40} {target:<14} {iso(item.until)}")
-    return EXIT_OK
+    return common.EXIT_OK

@@ -13,17 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from usage_monitor.alerts import AlertPolicy
-from usage_monitor.cli.common import (
-    EXIT_OK,
-    CliError,
-    add_command,
-    aws_config,
-    aws_errors,
-    aws_session,
-    env,
-    policy_of,
-    thresholds_option,
-)
+from usage_monitor.cli import common
+from usage_monitor.cli.common import CliError, add_command, env
 from usage_monitor.settings import parse_license_ids, parse_threshold_overrides, validate_license_id
 
 DEFAULT_DAYS = 30
@@ -54,7 +45,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--secret-id", help=f"tokens secret naming the licenses (default: TOKENS_SECRET_ID or {DEFAULT_SECRET_ID})"
     )
-    thresholds_option(parser)
+    common.thresholds_option(parser)
     parser.set_defaults(handler=run_report)
 
 
@@ -69,27 +60,27 @@ def run_report(args: argparse.Namespace) -> int:
     if not table_name:
         raise CliError("no table: pass --table NAME or set SNAPSHOT_TABLE (the stack output SnapshotTableName)")
     policy = _policy(args)
-    session = aws_session(args)
+    session = common.aws_session(args)
     license_ids = _license_ids(args, session)
     # Imported here: `usage-monitor check` loads this module to register `report` and must stay free of
     # Powertools and boto3.
     from usage_monitor.digest_run import build_report
     from usage_monitor.store import DynamoStore
 
-    table = session.resource("dynamodb", config=aws_config()).Table(table_name)
+    table = session.resource("dynamodb", config=common.aws_config()).Table(table_name)
     now = datetime.now(UTC).replace(microsecond=0)
-    with aws_errors(session.region_name, f"table {table_name}"):
+    with common.aws_errors(session.region_name, f"table {table_name}"):
         html = build_report(DynamoStore(table, retention_days=1), license_ids, now, args.days, policy)
     try:
         args.out.write_text(html, encoding="utf-8")
     except OSError as exc:
         raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     print(f"Wrote {args.out.resolve()} ({len(license_ids)} licenses, last {args.days} days, {len(html):,} bytes).")
-    return EXIT_OK
+    return common.EXIT_OK
 
 
 def _policy(args: argparse.Namespace) -> AlertPolicy:
-    policy = policy_of(args)
+    policy = common.policy_of(args)
     overrides = parse_threshold_overrides(env("ALERT_THRESHOLD_OVERRIDES"))
     return AlertPolicy(policy.thresholds, overrides=overrides)
 
@@ -103,8 +94,8 @@ def _license_ids(args: argparse.Namespace, session: Any) -> tuple[str, ...]:
     from usage_monitor.tokens import parse_secret
 
     secret_id = args.secret_id or env("TOKENS_SECRET_ID") or DEFAULT_SECRET_ID
-    with aws_errors(session.region_name, f"tokens secret {secret_id}"):
-        response = session.client("secretsmanager", config=aws_config()).get_secret_value(SecretId=secret_id)
+    with common.aws_errors(session.region_name, f"tokens secret {secret_id}"):
+        response = session.client("secretsmanager", config=common.aws_config()).get_secret_value(SecretId=secret_id)
     named = parse_secret(str(response.get("SecretString") or ""), secret_id).named_licenses
     if not named:
         raise CliError(f"no license to report: pass --license ID, set LICENSE_IDS, or name licenses in {secret_id}")

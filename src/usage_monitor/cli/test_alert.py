@@ -6,15 +6,8 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from usage_monitor.cli.common import (
-    EXIT_OK,
-    CliError,
-    add_command,
-    aws_config,
-    aws_errors,
-    aws_session,
-    env,
-)
+from usage_monitor.cli import common
+from usage_monitor.cli.common import CliError, add_command, env
 
 
 def register(commands: Any) -> None:
@@ -36,9 +29,9 @@ def run_test_alert(args: argparse.Namespace) -> int:
     topic_arn = args.topic_arn or env("ALERT_TOPIC_ARN")
     if not topic_arn:
         raise CliError("no topic: pass --topic-arn ARN or set ALERT_TOPIC_ARN (the stack output AlertTopicArn)")
-    session = aws_session(args)
-    notifier = SnsNotifier(topic_arn, session.client("sns", config=aws_config()))
-    with aws_errors(session.region_name, f"topic {topic_arn}"):
+    session = common.aws_session(args)
+    notifier = SnsNotifier(topic_arn, session.client("sns", config=common.aws_config()))
+    with common.aws_errors(session.region_name, f"topic {topic_arn}"):
         try:
             message_id = notifier.publish(render_test_alert(datetime.now(UTC)).outgoing())
         except PublishFailed as exc:
@@ -47,4 +40,4 @@ def run_test_alert(args: argparse.Namespace) -> int:
                 raise cause from None
             raise CliError(str(exc)) from None
     print(f"Test alert published to {topic_arn} (message {message_id}); check the email inbox and phone.")
-    return EXIT_OK
+    return common.EXIT_OK
