@@ -189,8 +189,8 @@ def _send_digest(stack: LocalStack, at: datetime) -> None:
 
 
 def _write_report(session: Any, stack: LocalStack, now: datetime) -> None:
+    from usage_monitor.digest_run import build_report
     from usage_monitor.dynamo import DynamoTable
-    from usage_monitor.report_cli import build_report
     from usage_monitor.settings import Settings
     from usage_monitor.store import DynamoStore
     from usage_monitor.wiring import policy_from
