@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from usage_monitor.alerts import LIMIT_LEVEL, Alert, ChangeKind, CheckChange, DampingNote, EventType, ResourceChange
 from usage_monitor.forecast import ForecastStatus
 from usage_monitor.models import RUN_SCOPE, FailureKind, Resource
+from usage_monitor.sms import gsm7, one_segment
 
 SUBJECT_MAX = 100
 SMS_MAX = 160
@@ -231,12 +232,12 @@ def _sms(alert: Alert) -> str:
             parts.append(f"{change.resource.name} {usage} {mark}{soon}")
     if alert.reminder:
         head += " (reminder)"
-    # ASCII keeps the whole 160 characters in one GSM-7 SMS segment.
-    return _clip(_ascii(f"{head}: " + "; ".join(parts)), SMS_MAX)
+    # Counted in GSM-7 septets, with nothing that would switch the message to UCS-2: always one segment.
+    return one_segment(f"{head}: " + "; ".join(parts), SMS_MAX)
 
 
 def _ascii(text: str) -> str:
-    return text.encode("ascii", "replace").decode("ascii").replace("\n", " ")
+    return gsm7(text)
 
 
 def _clip(text: str, limit: int) -> str:
