@@ -14,6 +14,7 @@ import json
 import re
 import tomllib
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -405,8 +406,8 @@ def test_schedule_runs_the_function_with_scheduler_context(transformed):
     assert schedule["ScheduleExpressionTimezone"] == {"Ref": "ScheduleTimezone"}
     assert schedule["State"] == "ENABLED"
     assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
-    # Per-stack name: default and prod stacks can share an account and region.
-    assert schedule["Name"] == {"Fn::Sub": "${AWS::StackName}-usage-check"}
+    # CloudFormation names it: unique per stack (default and prod can share an account and region).
+    assert "Name" not in schedule
 
     target = schedule["Target"]
     assert target["Arn"] == {"Fn::GetAtt": [FUNCTION, "Arn"]}
@@ -432,7 +433,7 @@ def test_digest_schedule_asks_the_same_function_for_a_digest(sam_template, trans
     assert schedule["State"] == {"Fn::If": ["DigestEnabled", "ENABLED", "DISABLED"]}
     assert sam_template["Conditions"]["DigestEnabled"] == {"Fn::Equals": [{"Ref": "Digest"}, "enabled"]}
     assert sam_template["Parameters"]["Digest"]["AllowedValues"] == ["enabled", "disabled"]
-    assert schedule["Name"] == {"Fn::Sub": "${AWS::StackName}-usage-digest"}
+    assert "Name" not in schedule
     target = schedule["Target"]
     assert target["Arn"] == {"Fn::GetAtt": [FUNCTION, "Arn"]}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 21600}
@@ -447,6 +448,40 @@ def test_digest_schedule_asks_the_same_function_for_a_digest(sam_template, trans
     assert _allowed(_statements(transformed["Resources"][DIGEST_SCHEDULE_ROLE])) == {
         "lambda:InvokeFunction": [{"Fn::GetAtt": [FUNCTION, "Arn"]}],
     }
+
+
+def _names_for_stack(value: Any, stack_name: str) -> Iterator[str]:
+    """Every name a resource property would get, for `Fn::Sub` over the stack name (other forms skipped)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        yield value["Fn::Sub"].replace("${AWS::StackName}", stack_name)
+
+
+# Names with a length limit under CloudFormation's 128-character stack name, and that limit.
+NAME_LIMITS = {
+    ("AWS::Scheduler::Schedule", "Name"): 64,
+    ("AWS::Scheduler::ScheduleGroup", "Name"): 64,
+    ("AWS::Lambda::Function", "FunctionName"): 64,
+    ("AWS::SQS::Queue", "QueueName"): 80,
+    ("AWS::SNS::Topic", "TopicName"): 256,
+    ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
+    ("AWS::IAM::Role", "RoleName"): 64,
+    ("AWS::Logs::LogGroup", "LogGroupName"): 512,
+}
+
+
+@pytest.mark.parametrize("stack_name", ["s", "a" * 53, "a" * 128])
+def test_every_name_built_from_the_stack_name_fits_its_limit(transformed, stack_name):
+    too_long = [
+        (logical_id, prop, name)
+        for logical_id, resource in transformed["Resources"].items()
+        for (resource_type, prop), limit in NAME_LIMITS.items()
+        if resource["Type"] == resource_type
+        for name in _names_for_stack(resource.get("Properties", {}).get(prop), stack_name)
+        if len(name) > limit
+    ]
+    assert too_long == []
 
 
 def test_digest_event_matches_the_digest_schedule_input(transformed):
