@@ -807,6 +807,54 @@ def test_health_alarms_notify_the_alert_or_operations_topic(transformed, alarm, 
     ]
 
 
+def _resolve(value: Any, template: dict[str, Any], parameters: dict[str, str]) -> Any:
+    """The few intrinsics the NoRunsAlarm sizing uses, evaluated as CloudFormation would for `parameters`."""
+    if isinstance(value, list):
+        return [_resolve(item, template, parameters) for item in value]
+    if not isinstance(value, dict) or len(value) != 1:
+        return value
+    ((name, args),) = value.items()
+    if name == "Ref":
+        return parameters[args]
+    if name == "Condition":
+        return _resolve(template["Conditions"][args], template, parameters)
+    if name == "Fn::Sub":
+        return re.sub(r"\$\{([^}]+)\}", lambda m: parameters[m.group(1)], args)
+    if name == "Fn::If":
+        condition = _resolve(template["Conditions"][args[0]], template, parameters)
+        return _resolve(args[1] if condition else args[2], template, parameters)
+    resolved = _resolve(args, template, parameters)
+    operations = {
+        "Fn::Equals": lambda a: a[0] == a[1],
+        "Fn::Or": lambda a: any(a),
+        "Fn::Not": lambda a: not a[0],
+        "Fn::Select": lambda a: a[1][int(a[0])],
+        "Fn::Split": lambda a: a[1].split(a[0]),
+    }
+    return operations[name](resolved)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "period", "periods"),
+    [
+        ("rate(15 minutes)", 3600, 1),
+        ("rate(1 minute)", 3600, 1),
+        ("cron(0 9 * * ? *)", 86400, 2),  # the template's own example: one run a day
+        ("rate(1 day)", 86400, 2),
+        ("rate(6 hours)", 86400, 2),
+    ],
+)
+def test_no_runs_alarm_is_sized_from_the_schedule(transformed, schedule, period, periods):
+    properties = transformed["Resources"]["NoRunsAlarm"]["Properties"]
+    sized = {
+        key: _resolve(properties[key], transformed, {"ScheduleRate": schedule})
+        for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm")
+    }
+    assert sized == {"Period": period, "EvaluationPeriods": periods, "DatapointsToAlarm": periods}
+    # CloudWatch limits an alarm's evaluation range to 7 days when the period is an hour or more.
+    assert period * periods <= 7 * 86400
+
+
 def test_checks_failed_alarm_watches_the_metric_the_code_emits(transformed):
     from usage_monitor.observability import NAMESPACE, SERVICE
 
