@@ -823,15 +823,18 @@ def _resolve(value: Any, template: dict[str, Any], parameters: dict[str, str]) -
     if name == "Fn::If":
         condition = _resolve(template["Conditions"][args[0]], template, parameters)
         return _resolve(args[1] if condition else args[2], template, parameters)
-    resolved = _resolve(args, template, parameters)
-    operations = {
-        "Fn::Equals": lambda a: a[0] == a[1],
-        "Fn::Or": lambda a: any(a),
-        "Fn::Not": lambda a: not a[0],
-        "Fn::Select": lambda a: a[1][int(a[0])],
-        "Fn::Split": lambda a: a[1].split(a[0]),
-    }
-    return operations[name](resolved)
+    a = _resolve(args, template, parameters)
+    if name == "Fn::Equals":
+        return a[0] == a[1]
+    if name == "Fn::Or":
+        return any(a)
+    if name == "Fn::Not":
+        return not a[0]
+    if name == "Fn::Select":
+        return a[1][int(a[0])]
+    if name == "Fn::Split":
+        return a[1].split(a[0])
+    raise AssertionError(f"intrinsic {name} is not evaluated by this test")
 
 
 @pytest.mark.parametrize(
