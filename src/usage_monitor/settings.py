@@ -11,6 +11,7 @@ from typing import overload
 from urllib.parse import urlsplit
 
 from usage_monitor.errors import ConfigError
+from usage_monitor.schedule import interval_minutes
 
 PRODUCTION_BASE_URL = "https://app1.leegality.com/api"
 SANDBOX_BASE_URL = "https://sandbox.leegality.com/api"
@@ -152,16 +153,8 @@ def parse_threshold_overrides(raw: str, setting: str = "ALERT_THRESHOLD_OVERRIDE
 
 
 def parse_schedule_minutes(expression: str) -> int:
-    """Minutes between runs from the schedule, e.g. `rate(15 minutes)`; 15 for cron() or when unset.
-
-    Only used to spread routine forecasts over the runs of a day; a cron() schedule that runs less
-    often than every 15 minutes should set SCHEDULE_RATE to an equivalent rate() for that purpose.
-    """
-    match = re.fullmatch(r"\s*rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)\s*", expression)
-    if not match:
-        return 15
-    minutes = int(match.group(1)) * {"minute": 1, "hour": 60, "day": 1440}[match.group(2).rstrip("s")]
-    return max(minutes, 1)
+    """Minutes between runs from the schedule, rate() or cron() (see `schedule.interval_minutes`)."""
+    return interval_minutes(expression)
 
 
 def _s3_uri(value: str) -> str | None:

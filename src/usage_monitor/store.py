@@ -38,6 +38,8 @@ class StateConflict(Exception):
 class StoredState:
     state: AlertState
     pending: OutgoingMessage | None = None  # claimed, not yet confirmed as published
+    # When a run last took the pending message to send it (ISO UTC); None: nobody is sending it.
+    pending_claimed_at: str | None = None
 
 
 def parse_iso(text: str) -> datetime:
@@ -92,7 +94,9 @@ def _resource_map(resource: Resource) -> dict[str, Any]:
     return fields
 
 
-def state_to_item(license_id: str, state: AlertState, pending: OutgoingMessage | None) -> dict[str, Any]:
+def state_to_item(
+    license_id: str, state: AlertState, pending: OutgoingMessage | None, claimed_at: str | None = None
+) -> dict[str, Any]:
     failures = state.failures
     item: dict[str, Any] = {
         "license_id": STATE_PREFIX + license_id,
@@ -136,6 +140,8 @@ def state_to_item(license_id: str, state: AlertState, pending: OutgoingMessage |
             "message_json": pending.message_json,
             "attributes": dict(pending.attributes),
         }
+        if claimed_at is not None:
+            item["pending"]["claimed_at"] = claimed_at
     return item
 
 
@@ -165,6 +171,7 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
     return StoredState(
         state,
         OutgoingMessage(pending["subject"], pending["message_json"], dict(pending["attributes"])) if pending else None,
+        pending.get("claimed_at") if pending else None,
     )
 
 
@@ -222,6 +229,7 @@ class DynamoStore:
         state: AlertState,
         expected_version: int,
         pending: OutgoingMessage | None = None,
+        claimed_at: str | None = None,
     ) -> AlertState:
         """Conditional put: fails with `StateConflict` if another run wrote since we read."""
         from botocore.exceptions import ClientError
@@ -232,28 +240,58 @@ class DynamoStore:
         if expected_version:
             kwargs["ExpressionAttributeValues"] = {":expected": expected_version}
         try:
-            self.table.put_item(state_to_item(license_id, new_state, pending), **kwargs)
+            self.table.put_item(state_to_item(license_id, new_state, pending, claimed_at), **kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise StateConflict(license_id) from exc
             raise
         return new_state
 
-    def confirm_published(self, license_id: str, version: int) -> None:
-        """Clear the pending alert once SNS accepted it (same version: nobody else wrote)."""
+    def claim_pending(self, license_id: str, version: int, previous_claim: str | None, claimed_at: str) -> None:
+        """Take the pending message to send it; `StateConflict` if another run took it or wrote first.
+
+        The condition names the claim this run saw, so of two runs that both saw the same (stale or
+        absent) claim exactly one gets to send the message.
+        """
+        seen = "pending.claimed_at = :seen" if previous_claim else "attribute_not_exists(pending.claimed_at)"
+        values: dict[str, Any] = {":version": version, ":now": claimed_at}
+        if previous_claim:
+            values[":seen"] = previous_claim
+        self._update_state(
+            license_id,
+            UpdateExpression="SET pending.claimed_at = :now",
+            ConditionExpression=f"version = :version AND attribute_exists(pending) AND {seen}",
+            ExpressionAttributeValues=values,
+        )
+
+    def release_pending(self, license_id: str, version: int, claimed_at: str) -> None:
+        """Give back a claim whose publish failed, so the next run retries without waiting it out."""
+        self._update_state(
+            license_id,
+            UpdateExpression="REMOVE pending.claimed_at",
+            ConditionExpression="version = :version AND pending.claimed_at = :mine",
+            ExpressionAttributeValues={":version": version, ":mine": claimed_at},
+        )
+
+    def _update_state(self, license_id: str, **update: Any) -> None:
         from botocore.exceptions import ClientError
 
         try:
-            self.table.update_item(
-                {"license_id": STATE_PREFIX + license_id, "captured_at": STATE_SORT_KEY},
-                UpdateExpression="REMOVE pending",
-                ConditionExpression="version = :version",
-                ExpressionAttributeValues={":version": version},
-            )
+            key = {"license_id": STATE_PREFIX + license_id, "captured_at": STATE_SORT_KEY}
+            self.table.update_item(key, **update)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise StateConflict(license_id) from exc
             raise
+
+    def confirm_published(self, license_id: str, version: int) -> None:
+        """Clear the pending alert once SNS accepted it (same version: nobody else wrote)."""
+        self._update_state(
+            license_id,
+            UpdateExpression="REMOVE pending",
+            ConditionExpression="version = :version",
+            ExpressionAttributeValues={":version": version},
+        )
 
 
 @dataclass(frozen=True)
