@@ -11,6 +11,7 @@ from typing import overload
 from urllib.parse import urlsplit
 
 from usage_monitor.errors import ConfigError
+from usage_monitor.schedule import interval_minutes
 
 PRODUCTION_BASE_URL = "https://app1.leegality.com/api"
 SANDBOX_BASE_URL = "https://sandbox.leegality.com/api"
@@ -50,6 +51,9 @@ class Settings:
     token_max_age_seconds: int = 900
     ca_bundle_parameter: str | None = None
     auth_header: str = "X-Auth-Token"
+    hysteresis_points: Decimal = Decimal(5)
+    flap_max_changes: int = 4
+    flap_window_hours: int = 6
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -86,6 +90,9 @@ class Settings:
             token_max_age_seconds=_int(env, "TOKEN_MAX_AGE_SECONDS", 900, minimum=30, maximum=86400),
             ca_bundle_parameter=_ssm_name(env.get("CA_BUNDLE_PARAMETER", "").strip()),
             auth_header=cls.auth_header_from(env),
+            hysteresis_points=parse_hysteresis(env.get("ALERT_HYSTERESIS_POINTS", "")),
+            flap_max_changes=_int(env, "ALERT_FLAP_CHANGES", 4, minimum=0, maximum=100),
+            flap_window_hours=_int(env, "ALERT_FLAP_WINDOW_HOURS", 6, minimum=1, maximum=168),
         )
 
     @staticmethod
@@ -93,6 +100,20 @@ class Settings:
         """`LEEGALITY_AUTH_HEADER`: `X-Auth-Token` (the default, as SignStation documents) or
         `Authorization` (a Bearer token)."""
         return _choice(env, "LEEGALITY_AUTH_HEADER", ("X-Auth-Token", "Authorization"))
+
+
+def parse_hysteresis(raw: str, setting: str = "ALERT_HYSTERESIS_POINTS") -> Decimal:
+    """Percentage points in [0, 50]; empty = 5. Above 50 a 80 % warning would last down to 30 %."""
+    text = raw.strip()
+    if not text:
+        return Decimal(5)
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ConfigError(f"{setting}: {text!r} is not a number of percentage points") from None
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal(50):
+        raise ConfigError(f"{setting}: {text!r} must be between 0 and 50 percentage points")
+    return value
 
 
 @dataclass(frozen=True)
@@ -144,16 +165,8 @@ def parse_threshold_overrides(raw: str, setting: str = "ALERT_THRESHOLD_OVERRIDE
 
 
 def parse_schedule_minutes(expression: str) -> int:
-    """Minutes between runs from the schedule, e.g. `rate(15 minutes)`; 15 for cron() or when unset.
-
-    Only used to spread routine forecasts over the runs of a day; a cron() schedule that runs less
-    often than every 15 minutes should set SCHEDULE_RATE to an equivalent rate() for that purpose.
-    """
-    match = re.fullmatch(r"\s*rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)\s*", expression)
-    if not match:
-        return 15
-    minutes = int(match.group(1)) * {"minute": 1, "hour": 60, "day": 1440}[match.group(2).rstrip("s")]
-    return max(minutes, 1)
+    """Minutes between runs from the schedule, rate() or cron() (see `schedule.interval_minutes`)."""
+    return interval_minutes(expression)
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from usage_monitor.alerts import AlertState, FailureStreak, ForecastMark, NotifiedLevel
+from usage_monitor.flapping import FlapState
 from usage_monitor.forecast import Forecast, UsagePoint
 from usage_monitor.models import CheckResult, Resource
 from usage_monitor.render import OutgoingMessage, iso
@@ -37,6 +38,8 @@ class StateConflict(Exception):
 class StoredState:
     state: AlertState
     pending: OutgoingMessage | None = None  # claimed, not yet confirmed as published
+    # When a run last took the pending message to send it (ISO UTC); None: nobody is sending it.
+    pending_claimed_at: str | None = None
 
 
 def parse_iso(text: str) -> datetime:
@@ -91,7 +94,9 @@ def _resource_map(resource: Resource) -> dict[str, Any]:
     return fields
 
 
-def state_to_item(license_id: str, state: AlertState, pending: OutgoingMessage | None) -> dict[str, Any]:
+def state_to_item(
+    license_id: str, state: AlertState, pending: OutgoingMessage | None, claimed_at: str | None = None
+) -> dict[str, Any]:
     failures = state.failures
     item: dict[str, Any] = {
         "license_id": STATE_PREFIX + license_id,
@@ -112,17 +117,31 @@ def state_to_item(license_id: str, state: AlertState, pending: OutgoingMessage |
                 "since": iso(failures.since) if failures.since else None,
                 "notified_at": iso(failures.notified_at) if failures.notified_at else None,
                 "last_error": failures.last_error,
+                "kind": failures.kind,
             }
         ),
     }
     if state.silences:
         item["silences"] = {target: iso(until) for target, until in state.silences.items()}
+    if state.flap != FlapState():
+        # Only while a license has recent changes: a quiet license's item stays as it always was.
+        flap = state.flap
+        item["flap"] = _without_none(
+            {
+                "changes": [iso(moment) for moment in flap.changes],
+                "held_since": iso(flap.held_since) if flap.held_since else None,
+                "last_change": iso(flap.last_change) if flap.last_change else None,
+                "states": list(flap.states),
+            }
+        )
     if pending is not None:
         item["pending"] = {
             "subject": pending.subject,
             "message_json": pending.message_json,
             "attributes": dict(pending.attributes),
         }
+        if claimed_at is not None:
+            item["pending"]["claimed_at"] = claimed_at
     return item
 
 
@@ -138,6 +157,7 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
             since=parse_iso(failures["since"]) if failures.get("since") else None,
             notified_at=parse_iso(failures["notified_at"]) if failures.get("notified_at") else None,
             last_error=failures.get("last_error"),
+            kind=failures.get("kind"),
         ),
         version=int(item.get("version", 0)),
         forecasts={
@@ -145,11 +165,22 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
             for name, mark in (item.get("forecasts") or {}).items()
         },
         silences={target: parse_iso(until) for target, until in (item.get("silences") or {}).items()},
+        flap=_flap_from(item.get("flap") or {}),
     )
     pending = item.get("pending")
     return StoredState(
         state,
         OutgoingMessage(pending["subject"], pending["message_json"], dict(pending["attributes"])) if pending else None,
+        pending.get("claimed_at") if pending else None,
+    )
+
+
+def _flap_from(flap: Mapping[str, Any]) -> FlapState:
+    return FlapState(
+        changes=tuple(parse_iso(moment) for moment in flap.get("changes", [])),
+        held_since=parse_iso(flap["held_since"]) if flap.get("held_since") else None,
+        last_change=parse_iso(flap["last_change"]) if flap.get("last_change") else None,
+        states=tuple(flap.get("states", [])),
     )
 
 
@@ -198,6 +229,7 @@ class DynamoStore:
         state: AlertState,
         expected_version: int,
         pending: OutgoingMessage | None = None,
+        claimed_at: str | None = None,
     ) -> AlertState:
         """Conditional put: fails with `StateConflict` if another run wrote since we read."""
         from botocore.exceptions import ClientError
@@ -208,28 +240,58 @@ class DynamoStore:
         if expected_version:
             kwargs["ExpressionAttributeValues"] = {":expected": expected_version}
         try:
-            self.table.put_item(state_to_item(license_id, new_state, pending), **kwargs)
+            self.table.put_item(state_to_item(license_id, new_state, pending, claimed_at), **kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise StateConflict(license_id) from exc
             raise
         return new_state
 
-    def confirm_published(self, license_id: str, version: int) -> None:
-        """Clear the pending alert once SNS accepted it (same version: nobody else wrote)."""
+    def claim_pending(self, license_id: str, version: int, previous_claim: str | None, claimed_at: str) -> None:
+        """Take the pending message to send it; `StateConflict` if another run took it or wrote first.
+
+        The condition names the claim this run saw, so of two runs that both saw the same (stale or
+        absent) claim exactly one gets to send the message.
+        """
+        seen = "pending.claimed_at = :seen" if previous_claim else "attribute_not_exists(pending.claimed_at)"
+        values: dict[str, Any] = {":version": version, ":now": claimed_at}
+        if previous_claim:
+            values[":seen"] = previous_claim
+        self._update_state(
+            license_id,
+            UpdateExpression="SET pending.claimed_at = :now",
+            ConditionExpression=f"version = :version AND attribute_exists(pending) AND {seen}",
+            ExpressionAttributeValues=values,
+        )
+
+    def release_pending(self, license_id: str, version: int, claimed_at: str) -> None:
+        """Give back a claim whose publish failed, so the next run retries without waiting it out."""
+        self._update_state(
+            license_id,
+            UpdateExpression="REMOVE pending.claimed_at",
+            ConditionExpression="version = :version AND pending.claimed_at = :mine",
+            ExpressionAttributeValues={":version": version, ":mine": claimed_at},
+        )
+
+    def _update_state(self, license_id: str, **update: Any) -> None:
         from botocore.exceptions import ClientError
 
         try:
-            self.table.update_item(
-                {"license_id": STATE_PREFIX + license_id, "captured_at": STATE_SORT_KEY},
-                UpdateExpression="REMOVE pending",
-                ConditionExpression="version = :version",
-                ExpressionAttributeValues={":version": version},
-            )
+            key = {"license_id": STATE_PREFIX + license_id, "captured_at": STATE_SORT_KEY}
+            self.table.update_item(key, **update)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise StateConflict(license_id) from exc
             raise
+
+    def confirm_published(self, license_id: str, version: int) -> None:
+        """Clear the pending alert once SNS accepted it (same version: nobody else wrote)."""
+        self._update_state(
+            license_id,
+            UpdateExpression="REMOVE pending",
+            ConditionExpression="version = :version",
+            ExpressionAttributeValues={":version": version},
+        )
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,9 @@ def policy_from(settings: Settings) -> AlertPolicy:
         settings.failure_alert_after_runs,
         settings.threshold_overrides,
         settings.forecast_alert_days,
+        settings.hysteresis_points,
+        settings.flap_max_changes,
+        timedelta(hours=settings.flap_window_hours),
     )
 
 
