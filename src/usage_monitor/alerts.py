@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 
 from usage_monitor.forecast import Forecast, moved_closer, should_alert
 from usage_monitor.models import CheckError, CheckResult, Resource
@@ -68,9 +69,10 @@ class AlertPolicy:
         current, limit = resource.current, resource.limit
         assert current is not None
         assert limit is not None
-        # Integer arithmetic, not the rounded percent: 79.96% must not count as 80%.
+        # Exact arithmetic, not the rounded percent: 79.96% must not count as 80%. Fractions, not Decimals:
+        # Decimal's 28-digit context rounded 30-digit counts, so 79.99...% read as 80%.
         thresholds = self.thresholds_for(license_id, resource.name)
-        reached = [t for t in thresholds if Decimal(current) * 100 >= t * limit]
+        reached = [t for t in thresholds if current * 100 >= Fraction(t) * limit]
         if current >= limit:
             reached.append(LIMIT_LEVEL)
         return max(reached, default=None)
