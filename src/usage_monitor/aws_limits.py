@@ -77,7 +77,7 @@ def sns_message_problems(subject: str, message: str, attributes: Mapping[str, st
     problems: list[str] = []
     if not subject or len(subject) > SNS_SUBJECT_MAX_CHARS or not subject.isascii():
         problems.append(f"subject must be 1-{SNS_SUBJECT_MAX_CHARS} ASCII characters")
-    elif any(not c.isprintable() for c in subject) or not subject[0].isalnum() and not _is_punct(subject[0]):
+    elif any(not c.isprintable() for c in subject) or (not subject[0].isalnum() and not _is_punct(subject[0])):
         problems.append("subject must start with a letter, digit or punctuation and hold no control characters")
     size = _utf8_len(message, "message", problems) + len(subject)
     if len(attributes) > SNS_MAX_ATTRIBUTES:

@@ -190,6 +190,16 @@ def _parse_success(license_id: str, body: bytes, content_type: str) -> CheckResu
             license_id,
             CheckError(FailureKind.MALFORMED_RESPONSE, f"200 response is not JSON ({kind}, {len(body)} bytes)", 200),
         )
+    except ValueError:  # Python refuses to read an integer of more than 4,300 digits
+        return _failed(
+            license_id,
+            CheckError(FailureKind.MALFORMED_RESPONSE, "200 response holds an integer of more than 4300 digits", 200),
+        )
+    except RecursionError:
+        return _failed(
+            license_id,
+            CheckError(FailureKind.MALFORMED_RESPONSE, "200 response nests arrays or objects too deeply", 200),
+        )
     try:
         parsed = parse_usage_body(document)
     except MalformedUsage as exc:

@@ -16,8 +16,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from usage_monitor.alerts import AlertState, FailureStreak, ForecastMark, NotifiedLevel
-from usage_monitor.forecast import Forecast, UsagePoint
 from usage_monitor.aws_limits import item_problems, summarize
+from usage_monitor.forecast import Forecast, UsagePoint
 from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
 from usage_monitor.observability import logger
 from usage_monitor.render import OutgoingMessage, iso
@@ -336,7 +336,9 @@ class SnapshotWriter:
             error=CheckError(FailureKind.INVALID_VALUE, f"DynamoDB rejected the snapshot: {reason}"),
         )
         try:
-            self._table.put_item(Item=snapshot_item(stand_in, parse_iso(str(item["captured_at"])), self._retention_days))
+            self._table.put_item(
+                Item=snapshot_item(stand_in, parse_iso(str(item["captured_at"])), self._retention_days)
+            )
         except _rejections():
             logger.exception("could not store the failed snapshot either", extra={"license_id": license_id})
 
