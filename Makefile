@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench checkov clean
+.PHONY: demo test lint typecheck unit bench checkov clean fuzz
 
 $(STAMP): requirements-dev.txt src/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ checkov: $(CHECKOV_VENV)/.installed
 
 test: lint typecheck checkov
 	$(BIN)/pytest
+
+# Property-based tests with thousands of fresh examples each (minutes); failures are kept in .hypothesis/.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -m property -p no:randomly -q
 
 bench: $(STAMP)
 	$(BIN)/python -m local.benchmark

@@ -230,7 +230,8 @@ def _parse_error(status: int, body: bytes, secrets: set[str]) -> CheckError:
 
 def _text(value: object) -> str | None:
     if isinstance(value, str) and value.strip():
-        return value.strip()[:MAX_MESSAGE_CHARS]
+        # JSON can carry lone surrogates ("\\ud800"), which no AWS API accepts as text.
+        return value.strip()[:MAX_MESSAGE_CHARS].encode("utf-8", "replace").decode("utf-8")
     return None
 
 

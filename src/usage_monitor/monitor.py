@@ -33,7 +33,7 @@ from usage_monitor.models import RUN_SCOPE, CheckError, CheckResult, FailureKind
 from usage_monitor.notify import PublishFailed
 from usage_monitor.observability import FleetMetrics, logger, metrics
 from usage_monitor.render import OutgoingMessage, iso, render, usage_text
-from usage_monitor.store import DynamoStore, StateConflict, StoredState, usage_points
+from usage_monitor.store import DynamoStore, StateConflict, StateUnstorable, StoredState, usage_points
 from usage_monitor.tokens import TokenBook, TokenSource
 
 
@@ -351,6 +351,10 @@ class Monitor:
                 "alert state changed by another run; leaving this license to it",
                 extra={"license_id": license_id},
             )
+            return published
+        except StateUnstorable as exc:
+            summary.publish_failures += 1
+            logger.error("alert state not stored; no alert sent", extra={"license_id": license_id, "error": str(exc)})
             return published
         try:
             message_id = self.notifier.publish(message)

@@ -14,6 +14,9 @@ from usage_monitor.models import RUN_SCOPE, FailureKind, Resource
 
 SUBJECT_MAX = 100
 SMS_MAX = 160
+# Two copies (default and email) of at most this, plus the SMS, stay inside SNS's 256 KiB message
+# and, stored as the pending alert, inside DynamoDB's 400 KB item.
+BODY_MAX_BYTES = 100_000
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,8 @@ class RenderedAlert:
     attributes: dict[str, str]
 
     def outgoing(self) -> OutgoingMessage:
-        """`Message` for `MessageStructure="json"`: one body per protocol."""
-        bodies = {"default": self.default, "email": self.email, "sms": self.sms}
+        """`Message` for `MessageStructure="json"`: one body per protocol, within SNS's 256 KiB."""
+        bodies = {"default": _fit(self.default), "email": _fit(self.email), "sms": self.sms}
         return OutgoingMessage(self.subject, json.dumps(bodies, ensure_ascii=False), self.attributes)
 
 
@@ -210,6 +213,23 @@ def _sms(alert: Alert) -> str:
 
 def _ascii(text: str) -> str:
     return text.encode("ascii", "replace").decode("ascii").replace("\n", " ")
+
+
+def _fit(body: str) -> str:
+    """Whole lines up to `BODY_MAX_BYTES` of UTF-8 (lone surrogates from upstream text replaced), then a note."""
+    body = body.encode("utf-8", "replace").decode("utf-8")
+    if len(body.encode("utf-8")) <= BODY_MAX_BYTES:
+        return body
+    lines = body.split("\n")
+    kept: list[str] = []
+    size = 200  # room for the note
+    for line in lines:
+        size += len(line.encode("utf-8")) + 1
+        if size > BODY_MAX_BYTES:
+            break
+        kept.append(line[: BODY_MAX_BYTES // 2])
+    cut = len(lines) - len(kept)
+    return "\n".join([*kept, f"... {cut} more lines not shown (message size limit); the snapshot holds every figure."])
 
 
 def _clip(text: str, limit: int) -> str:

@@ -36,6 +36,10 @@ class StateConflict(Exception):
     """Another run changed this license's alert state first; it owns the notification."""
 
 
+class StateUnstorable(Exception):
+    """The next alert state breaks DynamoDB's item rules; nothing was written."""
+
+
 @dataclass(frozen=True)
 class StoredState:
     state: AlertState
@@ -214,8 +218,12 @@ class DynamoStore:
 
         new_state = replace(state, version=expected_version + 1)
         condition = "attribute_not_exists(license_id)" if expected_version == 0 else "version = :expected"
+        item = state_to_item(license_id, new_state, pending)
+        problems = item_problems(item)
+        if problems:
+            raise StateUnstorable(f"alert state of {license_id} cannot be stored: {summarize(problems)}")
         kwargs: dict[str, Any] = {
-            "Item": state_to_item(license_id, new_state, pending),
+            "Item": item,
             "ConditionExpression": condition,
         }
         if expected_version:
