@@ -40,7 +40,7 @@ test: lint typecheck checkov
 
 # Property-based tests with thousands of fresh examples each (minutes); failures are kept in .hypothesis/.
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -m property -p no:randomly -q
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -m property -q
 
 bench: $(STAMP)
 	$(BIN)/python -m local.benchmark

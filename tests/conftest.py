@@ -19,7 +19,7 @@ os.environ.update(
 
 # Property-based tests: a modest, reproducible run in `make test`; `make fuzz` (HYPOTHESIS_PROFILE=fuzz)
 # runs thousands of fresh examples and keeps failures in .hypothesis/ to replay them.
-from hypothesis import settings  # noqa: E402
+from hypothesis import settings
 
 settings.register_profile("ci", max_examples=50, derandomize=True, deadline=None, database=None, print_blob=True)
 settings.register_profile("fuzz", max_examples=3000, deadline=None, print_blob=True)

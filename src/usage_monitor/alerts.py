@@ -17,7 +17,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from usage_monitor.forecast import Forecast, moved_closer, should_alert
-from usage_monitor.models import CheckError, CheckResult, Resource
+from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
 from usage_monitor.settings import ThresholdOverride
 
 LIMIT_LEVEL = Decimal(100)
@@ -28,6 +28,7 @@ class EventType(StrEnum):
     RECOVERED = "recovered"
     CHECK_FAILED = "check_failed"
     FORECAST = "forecast"
+    RESOURCE_VANISHED = "resource_vanished"
 
 
 class Severity(StrEnum):
@@ -42,6 +43,7 @@ class ChangeKind(StrEnum):
     CHECK_FAILED = "check_failed"
     CHECK_RECOVERED = "check_recovered"
     FORECAST = "forecast"
+    VANISHED = "vanished"
 
 
 @dataclass(frozen=True)
@@ -188,11 +190,18 @@ def evaluate(
     """
     if result.error is not None:
         failures, check_change = _failed_check(result.error, before.failures, policy, now)
-        return _finish(result.license_id, now, policy, replace(before, failures=failures), (), check_change)
+        after = replace(before, failures=failures)
+        gone: tuple[ResourceChange, ...] = ()
+        if result.error.kind is FailureKind.NO_USAGE_DATA:  # the API did answer: what it lacks is gone
+            kept, gone = _vanished(result, before.resources)
+            after = replace(after, resources=kept)
+        return _finish(result.license_id, now, policy, after, gone, check_change)
     check_change = None
     if before.failures.notified_at is not None:
         check_change = CheckChange(ChangeKind.CHECK_RECOVERED, None, before.failures.consecutive, before.failures.since)
     resources, changes = _resource_changes(result, before.resources, policy, now, forecasts or {})
+    resources, gone = _vanished(result, resources)
+    changes += gone
     after = replace(before, resources=resources, failures=FailureStreak())
     if forecasts is not None:
         marks, forecast_changes = _forecast_changes(result, before.forecasts, policy, now, forecasts)
@@ -231,6 +240,27 @@ def _resource_changes(
             changes.append(ResourceChange(ChangeKind.REMINDER, resource, level, previous_level, outlook))
             resources[resource.name] = NotifiedLevel(level, now)
     return resources, tuple(changes)
+
+
+def _vanished(
+    result: CheckResult, notified: Mapping[str, NotifiedLevel]
+) -> tuple[dict[str, NotifiedLevel], tuple[ResourceChange, ...]]:
+    """Alerted resources the answer no longer gives figures for: a notice each, and the mark is cleared.
+
+    Silence would leave the last alert standing with nothing behind it; once figures return, the
+    resource is evaluated afresh (a crossing alerts again).
+    """
+    reported = {r.name: r for r in result.resources}
+    marks = dict(notified)
+    changes: list[ResourceChange] = []
+    for name, mark in notified.items():
+        resource = reported.get(name)
+        if resource is None or not resource.evaluable:
+            changes.append(
+                ResourceChange(ChangeKind.VANISHED, resource or Resource(name, None, None), None, mark.level)
+            )
+            del marks[name]
+    return marks, tuple(changes)
 
 
 def _forecast_changes(
@@ -305,6 +335,9 @@ def _classify(changes: tuple[ResourceChange, ...], check_change: CheckChange | N
         return EventType.THRESHOLD_CROSSED, severity_of(max(raised))
     if any(c.kind is ChangeKind.FORECAST for c in changes):
         return EventType.FORECAST, Severity.WARNING
+    gone = [c.previous_level for c in changes if c.kind is ChangeKind.VANISHED and c.previous_level is not None]
+    if gone:  # as urgent as the alert it leaves unresolved
+        return EventType.RESOURCE_VANISHED, severity_of(max(gone))
     return EventType.RECOVERED, Severity.WARNING
 
 

@@ -20,7 +20,7 @@ from urllib3.util.retry import Retry
 
 from usage_monitor.models import CheckError, CheckResult, FailureKind
 from usage_monitor.throttle import RequestThrottle
-from usage_monitor.usage import MalformedUsage, parse_usage_body
+from usage_monitor.usage import MalformedUsage, nothing_to_evaluate, parse_usage_body
 
 USAGE_PATH = "/api/v1/licenses/{license_id}/usage-statistics"
 MAX_BODY_BYTES = 1024 * 1024
@@ -204,7 +204,10 @@ def _parse_success(license_id: str, body: bytes, content_type: str) -> CheckResu
         parsed = parse_usage_body(document)
     except MalformedUsage as exc:
         return _failed(license_id, CheckError(FailureKind.MALFORMED_RESPONSE, f"200 response: {exc}", 200))
-    return CheckResult(license_id, _now(), resources=parsed.resources, problems=parsed.problems)
+    # Nothing to evaluate is a problem of its own, alerted like a failing check; what came is still stored.
+    empty = nothing_to_evaluate(parsed)
+    error = CheckError(FailureKind.NO_USAGE_DATA, empty, 200) if empty else None
+    return CheckResult(license_id, _now(), resources=parsed.resources, problems=parsed.problems, error=error)
 
 
 def _parse_error(status: int, body: bytes, secrets: set[str]) -> CheckError:

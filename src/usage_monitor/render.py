@@ -93,6 +93,10 @@ def _headline(alert: Alert) -> str:
         what = "at limit" if (top.level or 0) >= LIMIT_LEVEL else f">= {_number(top.level or Decimal(0))}%"
         more = f" +{len(crossed) - 1} more" if len(crossed) > 1 else ""
         return f"{prefix}{top.resource.name} {what} {usage_text(top.resource)}{more}"
+    gone = [c for c in alert.resource_changes if c.kind is ChangeKind.VANISHED]
+    if alert.event_type is EventType.RESOURCE_VANISHED and gone:
+        more = f" +{len(gone) - 1} more" if len(gone) > 1 else ""
+        return f"{gone[0].resource.name} no longer reported{more}"
     outlooks = [c for c in alert.resource_changes if c.kind is ChangeKind.FORECAST]
     if outlooks:
         soonest = min(outlooks, key=lambda c: _days(c) or Decimal(0))
@@ -134,10 +138,22 @@ def _change_line(change: ResourceChange, now: datetime) -> str:
         return f"- {change.resource.name}: {usage}: recovered, back below every threshold"
     if change.kind is ChangeKind.FORECAST:
         return f"- {change.resource.name}: {usage}: below every threshold{outlook}"
+    if change.kind is ChangeKind.VANISHED:
+        was = f"last notified at {level_text(change.previous_level)}" if change.previous_level is not None else ""
+        return (
+            f"- {change.resource.name}: {_vanished_text(change.resource)} ({was}): its alert is cleared, "
+            "and it is alerted afresh once figures return"
+        )
     assert change.level is not None
     severity = "CRITICAL" if change.level >= LIMIT_LEVEL else "warning"
     verb = "still at or above" if change.kind is ChangeKind.REMINDER else "reached"
     return f"- {change.resource.name}: {usage}: {verb} {level_text(change.level)} ({severity}){outlook}"
+
+
+def _vanished_text(resource: Resource) -> str:
+    if resource.current is None and resource.limit is None and not resource.problems:
+        return "no longer in the API's answer"
+    return f"no usable figures any more ({usage_text(resource)})"
 
 
 def _check_lines(change: CheckChange) -> list[str]:
@@ -201,6 +217,8 @@ def _sms(alert: Alert) -> str:
             parts.append(f"{change.resource.name} {usage} recovered")
         elif change.kind is ChangeKind.FORECAST:
             parts.append(f"{change.resource.name} {usage} limit in {_days_text(change)}")
+        elif change.kind is ChangeKind.VANISHED:
+            parts.append(f"{change.resource.name} no longer reported")
         elif change.level is not None:
             mark = "LIMIT" if change.level >= LIMIT_LEVEL else f">={_number(change.level)}%"
             soon = f" limit in {_days_text(change)}" if _days(change) is not None and change.level < LIMIT_LEVEL else ""

@@ -72,6 +72,15 @@ def parse_usage_body(body: object) -> ParsedUsage:
     return ParsedUsage(tuple(resources), tuple(problems))
 
 
+def nothing_to_evaluate(parsed: ParsedUsage) -> str | None:
+    """Why a 200 yields no usage figures (no resource has a count and a positive limit), or None."""
+    if any(r.evaluable for r in parsed.resources):
+        return None
+    reasons = [p for r in parsed.resources for p in r.problems] + list(parsed.problems)
+    shown = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more" if len(reasons) > 3 else "")
+    return f"200 response has no resource with a count and a positive limit ({shown or 'nothing listed'})"
+
+
 def parse_resource(name: str, value: object) -> Resource:
     if not isinstance(value, dict):
         return Resource(name, None, None, (f"{name}: expected an object, got {_json_type(value)}",))

@@ -50,8 +50,7 @@ def _through_the_boundaries(result: CheckResult, before: AlertState) -> None:
 def test_any_decoded_body_parses_or_raises_malformed_usage_and_flows_to_aws_safely(body: object) -> None:
     try:
         parsed = parse_usage_body(body)
-    except MalformedUsage as exc:
-        assert str(exc)
+    except MalformedUsage:
         return
     result = CheckResult("lic-1", NOW, resources=parsed.resources, problems=parsed.problems)
     marks = {r.name: NotifiedLevel(Decimal(100), NOW - timedelta(days=2)) for r in parsed.resources[:3]}
@@ -62,7 +61,9 @@ def test_any_decoded_body_parses_or_raises_malformed_usage_and_flows_to_aws_safe
 def test_any_200_text_becomes_a_result_never_an_exception(text: str) -> None:
     result = _parse_success("lic-1", text.encode("utf-8", "surrogatepass"), "application/json")
 
-    assert result.ok or (result.error is not None and result.error.kind is FailureKind.MALFORMED_RESPONSE)
+    assert result.ok or (
+        result.error is not None and result.error.kind in (FailureKind.MALFORMED_RESPONSE, FailureKind.NO_USAGE_DATA)
+    )
     _through_the_boundaries(result, AlertState())
 
 
