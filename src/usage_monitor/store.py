@@ -19,7 +19,6 @@ from usage_monitor.alerts import AlertState, FailureStreak, ForecastMark, Notifi
 from usage_monitor.aws_limits import item_problems, summarize
 from usage_monitor.forecast import Forecast, UsagePoint
 from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
-from usage_monitor.observability import logger
 from usage_monitor.render import OutgoingMessage, iso
 
 if TYPE_CHECKING:
@@ -323,6 +322,8 @@ class SnapshotWriter:
         except _rejections() as exc:
             if not _rejected_as_invalid(exc):
                 raise
+            from usage_monitor.observability import logger  # here: the CLI's `check` must not load Powertools
+
             logger.warning("snapshot batch rejected; writing its items one by one", extra={"error": _reason(exc)})
             for item in items:
                 self._put_alone(item)
@@ -336,6 +337,8 @@ class SnapshotWriter:
             if not _rejected_as_invalid(exc):
                 raise
             reason = _reason(exc)
+        from usage_monitor.observability import logger
+
         logger.error("DynamoDB rejected a snapshot", extra={"license_id": license_id, "error": reason})
         self.rejected.append(license_id)
         stand_in = CheckResult(
