@@ -2,6 +2,8 @@
 
 Accepted shapes: EventBridge Scheduler's Input (`{"id", "time", ...}` filled from its context
 attributes), a classic EventBridge "Scheduled Event", and a manual run `{"license_ids": [...]}`.
+Any of them with `"action": "digest"` asks for the usage digest instead of a check (the digest schedule's
+Input, events/digest.json).
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ class RunRequest:
     captured_at: datetime
     run_id: str | None = None
     license_ids: tuple[str, ...] | None = None
+    digest: bool = False
+
+
+ACTIONS = ("check", "digest")
 
 
 def parse_event(event: object, now: datetime) -> RunRequest:
@@ -34,7 +40,16 @@ def parse_event(event: object, now: datetime) -> RunRequest:
         captured_at=captured_at.astimezone(UTC).replace(microsecond=0),
         run_id=str(run_id) if run_id else None,
         license_ids=_license_override(event.get("license_ids")),
+        digest=_action(event.get("action")) == "digest",
     )
+
+
+def _action(value: object) -> str:
+    if value is None:
+        return "check"
+    if value not in ACTIONS:
+        raise ConfigError(f"event field 'action' must be one of {', '.join(ACTIONS)}, got {str(value)[:40]!r}")
+    return str(value)
 
 
 def parse_event_time(value: object) -> datetime:
