@@ -4,9 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench checkov clean fuzz
+.PHONY: demo test lint typecheck unit bench checkov package clean fuzz
 
-$(STAMP): requirements-dev.txt src/requirements.txt pyproject.toml
+$(STAMP): requirements-dev.txt src/requirements.txt requirements-layer.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -41,6 +41,10 @@ test: lint typecheck checkov
 # Property-based tests with thousands of fresh examples each (minutes); failures are kept in .hypothesis/.
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -m property -q
+
+# Each function's code as `sam build` deploys it (python3.13, arm64 wheels), with its sizes; fails over 5 MB.
+package: $(STAMP)
+	$(BIN)/python -m local.package
 
 bench: $(STAMP)
 	$(BIN)/python -m local.benchmark

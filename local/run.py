@@ -5,7 +5,7 @@ over a threshold, at its limit, bad token). Runs the real Lambda handler twice (
 shows that alerts go out once per crossing) and prints the stored usage and the published alerts. Then
 seeds the month before (as earlier runs would have stored it), sends the weekly digest through the same
 handler (events/digest.json) and prints it as email and SMS, and writes the HTML usage report to
-build/demo/report.html.
+build/demo/report.html. Last, a license hovering at the 80% line for eight runs shows hysteresis: one alert.
 """
 
 from __future__ import annotations
@@ -65,7 +65,51 @@ def main() -> int:
         digest_at = first + timedelta(minutes=30)
         _send_digest(stack, digest_at)
         _write_report(session, stack, digest_at)
+    _hover_demo(first)
     return 0
+
+
+HOVER = "acme-hover-0005"
+HOVER_USERS = (800, 799, 800, 799, 800, 799, 800, 799)
+
+
+def _hover_demo(first: datetime) -> None:
+    """A license whose users move by one around the 80% line, as admins add and remove users all day:
+    with the default hysteresis it alerts once; without (margin 0) it alerts on every run."""
+    import json
+
+    import boto3
+    from moto import mock_aws
+
+    from usage_monitor import app
+
+    print(f"\nHysteresis: {HOVER} hovers at the 80% line for {len(HOVER_USERS)} runs (users out of 1000)")
+    sent_by_margin: dict[str, int] = {}
+    for margin in ("5", "0"):
+        with LeegalitySimulator() as simulator, mock_aws():
+            simulator.add_license(HOVER, "token-for-hover", usage_of(users=(800, 1000)))
+            session = boto3.session.Session(region_name=REGION)
+            stack = provision(session, json.dumps({HOVER: "token-for-hover"}))
+            # Margin 0 also without flap damping: today's one message per crossing, for comparison.
+            damping = "4" if margin == "5" else "0"
+            env = stack.environment(simulator.base_url, ALERT_HYSTERESIS_POINTS=margin, ALERT_FLAP_CHANGES=damping)
+            os.environ.update(env)
+            app.reset()
+            for tick, users in enumerate(HOVER_USERS):
+                simulator.licenses[HOVER].usage = usage_of(users=(users, 1000))
+                before = len(published_alerts(stack.topic_arn))
+                time = _iso(first + timedelta(days=1, minutes=15 * tick))
+                app.lambda_handler({"id": f"hover-{margin}-{tick}", "time": time}, FakeContext())
+                new = published_alerts(stack.topic_arn)[before:]
+                if margin == "5":
+                    said = ", ".join(f"{a.attributes['event_type']} ({a.attributes['severity']})" for a in new)
+                    print(f"  run {tick + 1}  users {users}/1000  ->  {said or 'nothing (inside the band)'}")
+            sent_by_margin[margin] = len(published_alerts(stack.topic_arn))
+        app.reset()
+    print(
+        f"  {sent_by_margin['5']} alert in {len(HOVER_USERS)} runs with ALERT_HYSTERESIS_POINTS=5 (the 80% warning "
+        f"clears below 75%); {sent_by_margin['0']} with ALERT_HYSTERESIS_POINTS=0 and no flap damping"
+    )
 
 
 def _run_once(session: Any, stack: LocalStack, event: dict[str, Any], tick: int) -> None:
@@ -189,12 +233,13 @@ def _send_digest(stack: LocalStack, at: datetime) -> None:
 
 
 def _write_report(session: Any, stack: LocalStack, now: datetime) -> None:
-    from usage_monitor.report_cli import build_report
+    from usage_monitor.digest_run import build_report
+    from usage_monitor.dynamo import DynamoTable
     from usage_monitor.settings import Settings
     from usage_monitor.store import DynamoStore
     from usage_monitor.wiring import policy_from
 
-    table = session.resource("dynamodb", region_name=REGION).Table(stack.table_name)
+    table = DynamoTable(session.client("dynamodb", region_name=REGION), stack.table_name)
     policy = policy_from(Settings.from_env(os.environ))
     html = build_report(DynamoStore(table, 400), tuple(LICENSES), now, MONTH_DAYS, policy)
     REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)

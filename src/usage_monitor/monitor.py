@@ -26,23 +26,19 @@ from usage_monitor.alerts import (
     apply_silences,
     evaluate,
 )
+from usage_monitor.delivery import AlertDelivery, Notifier
 from usage_monitor.errors import ConfigError, SecretUnavailable
 from usage_monitor.events import RunRequest
 from usage_monitor.forecast import Forecast, UsagePoint, forecast
 from usage_monitor.models import RUN_SCOPE, CheckError, CheckResult, FailureKind
-from usage_monitor.notify import PublishFailed
 from usage_monitor.observability import FleetMetrics, logger, metrics
-from usage_monitor.render import OutgoingMessage, iso, render, usage_text
-from usage_monitor.store import DynamoStore, StateConflict, StateUnstorable, StoredState, usage_points
+from usage_monitor.render import iso, render, usage_text
+from usage_monitor.store import DynamoStore, StoredState, usage_points
 from usage_monitor.tokens import TokenBook, TokenSource
 
 
 class UsageClient(Protocol):
     def check(self, license_id: str, token: str, *, redact: Iterable[str] = ()) -> CheckResult: ...
-
-
-class Notifier(Protocol):
-    def publish(self, message: OutgoingMessage) -> str: ...
 
 
 RemainingSeconds = Callable[[], float]
@@ -55,6 +51,7 @@ class RunSummary:
     failed: list[str] = field(default_factory=list)
     alerts: int = 0
     publish_failures: int = 0
+    damped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +83,7 @@ class Monitor:
         self.client = client
         self.store = store
         self.notifier = notifier
+        self.delivery = AlertDelivery(store, notifier)
         self.policy = policy
         self.license_ids = license_ids
         self.max_concurrency = max_concurrency
@@ -326,88 +324,40 @@ class Monitor:
         fleet: FleetMetrics | None = None,
         evaluation: Evaluation | None = None,
     ) -> int:
-        """Claim the transition in DynamoDB, publish, then confirm; returns alerts published."""
+        """Decide what changed and hand it to the delivery transaction; returns alerts published."""
         license_id = result.license_id
-        published = 0
         state = stored.state
-        if stored.pending is not None:
-            published += self._deliver_pending(license_id, stored.pending, state.version)
         if evaluation is None:
             evaluation = evaluate(result, state, self.policy, captured_at, forecasts)
+        summary.damped += evaluation.damped
         # Expired mutes are dropped from the state as it is saved anyway; live ones only hold back publishing.
         after = replace(evaluation.state, silences={t: u for t, u in state.silences.items() if u > captured_at})
         alert = apply_silences(evaluation.alert, state.silences, captured_at) if evaluation.alert else None
         if evaluation.alert is not None and alert is None:
             logger.info("alert muted", extra={"license_id": license_id, "event_type": evaluation.alert.event_type})
-        try:
-            if alert is None:
-                if after != state:
-                    self.store.save_state(license_id, after, state.version)
-                return published
-            message = render(alert).outgoing()
-            claimed = self.store.save_state(license_id, after, state.version, pending=message)
-        except StateConflict:
-            logger.warning(
-                "alert state changed by another run; leaving this license to it",
-                extra={"license_id": license_id},
-            )
-            return published
-        except StateUnstorable as exc:
-            summary.publish_failures += 1
-            logger.error("alert state not stored; no alert sent", extra={"license_id": license_id, "error": str(exc)})
-            return published
-        try:
-            message_id = self.notifier.publish(message)
-        except PublishFailed as exc:
-            summary.publish_failures += 1
-            logger.error(
-                "alert not published; state rolled back so the next run sends it",
-                extra={"license_id": license_id, "error": str(exc)},
-            )
-            self._roll_back(license_id, state, claimed.version)
-            return published
-        self._confirm(license_id, claimed.version)
+        delivered = self.delivery.deliver(license_id, stored, after, render(alert).outgoing() if alert else None)
+        summary.publish_failures += delivered.publish_failures
+        if alert is None or delivered.message_id is None:
+            return delivered.published
         logger.info(
             "alert published",
             extra={
                 "license_id": license_id,
                 "event_type": alert.event_type.value,
                 "severity": alert.severity.value,
-                "message_id": message_id,
+                "message_id": delivered.message_id,
             },
         )
         if fleet is not None:
             fleet.alerts_by_type[alert.event_type.value] += 1
-        return published + 1
-
-    def _deliver_pending(self, license_id: str, pending: OutgoingMessage, version: int) -> int:
-        """A previous run claimed an alert and stopped before confirming it: send it now."""
-        try:
-            self.notifier.publish(pending)
-        except PublishFailed:
-            logger.error("pending alert still not published", extra={"license_id": license_id})
-            return 0
-        self._confirm(license_id, version)
-        return 1
-
-    def _roll_back(self, license_id: str, before: AlertState, claimed_version: int) -> None:
-        try:
-            self.store.save_state(license_id, before, claimed_version)
-        except Exception:
-            # The claim keeps its pending alert, which the next run delivers instead.
-            logger.exception("rolling back the alert claim failed", extra={"license_id": license_id})
-
-    def _confirm(self, license_id: str, version: int) -> None:
-        try:
-            self.store.confirm_published(license_id, version)
-        except StateConflict:
-            logger.warning("alert state changed before confirmation", extra={"license_id": license_id})
+        return delivered.published
 
     def _emit_run_metrics(self, summary: RunSummary, fleet: FleetMetrics) -> None:
         metrics.add_metric(name="ChecksSucceeded", unit=MetricUnit.Count, value=summary.checked - len(summary.failed))
         metrics.add_metric(name="ChecksFailed", unit=MetricUnit.Count, value=len(summary.failed))
         metrics.add_metric(name="AlertsPublishedTotal", unit=MetricUnit.Count, value=summary.alerts)
         metrics.add_metric(name="AlertPublishFailures", unit=MetricUnit.Count, value=summary.publish_failures)
+        metrics.add_metric(name="AlertsDamped", unit=MetricUnit.Count, value=summary.damped)
         fleet.emit()
 
 

@@ -11,6 +11,7 @@ from typing import overload
 from urllib.parse import urlsplit
 
 from usage_monitor.errors import ConfigError
+from usage_monitor.schedule import interval_minutes
 
 PRODUCTION_BASE_URL = "https://app1.leegality.com/api"
 SANDBOX_BASE_URL = "https://sandbox.leegality.com/api"
@@ -47,6 +48,9 @@ class Settings:
     fanout_queue_url: str | None = None
     fanout_chunk_size: int = 500
     metrics_top_licenses: int = 3
+    hysteresis_points: Decimal = Decimal(5)
+    flap_max_changes: int = 4
+    flap_window_hours: int = 6
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -80,7 +84,24 @@ class Settings:
             fanout_queue_url=env.get("FANOUT_QUEUE_URL", "").strip() or None,
             fanout_chunk_size=_int(env, "FANOUT_CHUNK_SIZE", 500, minimum=1, maximum=5000),
             metrics_top_licenses=_int(env, "METRICS_TOP_LICENSES", 3, minimum=0, maximum=50),
+            hysteresis_points=parse_hysteresis(env.get("ALERT_HYSTERESIS_POINTS", "")),
+            flap_max_changes=_int(env, "ALERT_FLAP_CHANGES", 4, minimum=0, maximum=100),
+            flap_window_hours=_int(env, "ALERT_FLAP_WINDOW_HOURS", 6, minimum=1, maximum=168),
         )
+
+
+def parse_hysteresis(raw: str, setting: str = "ALERT_HYSTERESIS_POINTS") -> Decimal:
+    """Percentage points in [0, 50]; empty = 5. Above 50 a 80 % warning would last down to 30 %."""
+    text = raw.strip()
+    if not text:
+        return Decimal(5)
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ConfigError(f"{setting}: {text!r} is not a number of percentage points") from None
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal(50):
+        raise ConfigError(f"{setting}: {text!r} must be between 0 and 50 percentage points")
+    return value
 
 
 @dataclass(frozen=True)
@@ -132,16 +153,8 @@ def parse_threshold_overrides(raw: str, setting: str = "ALERT_THRESHOLD_OVERRIDE
 
 
 def parse_schedule_minutes(expression: str) -> int:
-    """Minutes between runs from the schedule, e.g. `rate(15 minutes)`; 15 for cron() or when unset.
-
-    Only used to spread routine forecasts over the runs of a day; a cron() schedule that runs less
-    often than every 15 minutes should set SCHEDULE_RATE to an equivalent rate() for that purpose.
-    """
-    match = re.fullmatch(r"\s*rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)\s*", expression)
-    if not match:
-        return 15
-    minutes = int(match.group(1)) * {"minute": 1, "hour": 60, "day": 1440}[match.group(2).rstrip("s")]
-    return max(minutes, 1)
+    """Minutes between runs from the schedule, rate() or cron() (see `schedule.interval_minutes`)."""
+    return interval_minutes(expression)
 
 
 def _s3_uri(value: str) -> str | None:

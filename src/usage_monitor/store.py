@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from usage_monitor.alerts import AlertState, FailureStreak, ForecastMark, NotifiedLevel
 from usage_monitor.aws_limits import item_problems, summarize
+from usage_monitor.flapping import FlapState
 from usage_monitor.forecast import Forecast, UsagePoint
 from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
 from usage_monitor.render import OutgoingMessage, iso
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
+    from usage_monitor.dynamo import DynamoTable
 
 STATE_PREFIX = "alert-state#"
 STATE_SORT_KEY = "state"
@@ -43,6 +44,8 @@ class StateUnstorable(Exception):
 class StoredState:
     state: AlertState
     pending: OutgoingMessage | None = None  # claimed, not yet confirmed as published
+    # When a run last took the pending message to send it (ISO UTC); None: nobody is sending it.
+    pending_claimed_at: str | None = None
 
 
 def parse_iso(text: str) -> datetime:
@@ -97,7 +100,9 @@ def _resource_map(resource: Resource) -> dict[str, Any]:
     return fields
 
 
-def state_to_item(license_id: str, state: AlertState, pending: OutgoingMessage | None) -> dict[str, Any]:
+def state_to_item(
+    license_id: str, state: AlertState, pending: OutgoingMessage | None, claimed_at: str | None = None
+) -> dict[str, Any]:
     failures = state.failures
     item: dict[str, Any] = {
         "license_id": STATE_PREFIX + license_id,
@@ -118,17 +123,31 @@ def state_to_item(license_id: str, state: AlertState, pending: OutgoingMessage |
                 "since": iso(failures.since) if failures.since else None,
                 "notified_at": iso(failures.notified_at) if failures.notified_at else None,
                 "last_error": failures.last_error,
+                "kind": failures.kind,
             }
         ),
     }
     if state.silences:
         item["silences"] = {target: iso(until) for target, until in state.silences.items()}
+    if state.flap != FlapState():
+        # Only while a license has recent changes: a quiet license's item stays as it always was.
+        flap = state.flap
+        item["flap"] = _without_none(
+            {
+                "changes": [iso(moment) for moment in flap.changes],
+                "held_since": iso(flap.held_since) if flap.held_since else None,
+                "last_change": iso(flap.last_change) if flap.last_change else None,
+                "states": list(flap.states),
+            }
+        )
     if pending is not None:
         item["pending"] = {
             "subject": pending.subject,
             "message_json": pending.message_json,
             "attributes": dict(pending.attributes),
         }
+        if claimed_at is not None:
+            item["pending"]["claimed_at"] = claimed_at
     return item
 
 
@@ -144,6 +163,7 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
             since=parse_iso(failures["since"]) if failures.get("since") else None,
             notified_at=parse_iso(failures["notified_at"]) if failures.get("notified_at") else None,
             last_error=failures.get("last_error"),
+            kind=failures.get("kind"),
         ),
         version=int(item.get("version", 0)),
         forecasts={
@@ -151,11 +171,22 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
             for name, mark in (item.get("forecasts") or {}).items()
         },
         silences={target: parse_iso(until) for target, until in (item.get("silences") or {}).items()},
+        flap=_flap_from(item.get("flap") or {}),
     )
     pending = item.get("pending")
     return StoredState(
         state,
         OutgoingMessage(pending["subject"], pending["message_json"], dict(pending["attributes"])) if pending else None,
+        pending.get("claimed_at") if pending else None,
+    )
+
+
+def _flap_from(flap: Mapping[str, Any]) -> FlapState:
+    return FlapState(
+        changes=tuple(parse_iso(moment) for moment in flap.get("changes", [])),
+        held_since=parse_iso(flap["held_since"]) if flap.get("held_since") else None,
+        last_change=parse_iso(flap["last_change"]) if flap.get("last_change") else None,
+        states=tuple(flap.get("states", [])),
     )
 
 
@@ -164,7 +195,7 @@ def _without_none(values: dict[str, Any]) -> dict[str, Any]:
 
 
 class DynamoStore:
-    def __init__(self, table: Table, retention_days: int) -> None:
+    def __init__(self, table: DynamoTable, retention_days: int) -> None:
         self.table = table
         self.retention_days = retention_days
 
@@ -177,13 +208,11 @@ class DynamoStore:
         finally:
             writer.flush()  # also when the run stops early: what was checked is kept
 
-    def history(self, license_id: str, since: datetime, only: Any = None) -> list[dict[str, Any]]:
+    def history(self, license_id: str, since: datetime, only: ItemFilter | None = None) -> list[dict[str, Any]]:
         return query_history(self.table, license_id, since, only=only)
 
     def load_states(self, license_ids: Iterable[str]) -> dict[str, StoredState]:
         """Alert state for each license that has one, read 100 keys per BatchGetItem."""
-        # The resource's client (de)serialises attribute values itself: plain Python in and out.
-        client = self.table.meta.client
         ids = list(dict.fromkeys(license_ids))
         found: dict[str, StoredState] = {}
         for start in range(0, len(ids), BATCH_GET_LIMIT):
@@ -191,13 +220,11 @@ class DynamoStore:
                 {"license_id": STATE_PREFIX + i, "captured_at": STATE_SORT_KEY}
                 for i in ids[start : start + BATCH_GET_LIMIT]
             ]
-            request: dict[str, Any] = {self.table.name: {"Keys": keys, "ConsistentRead": True}}
             for attempt in range(BATCH_GET_ATTEMPTS):
-                response = client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self.table.name, []):
+                items, keys = self.table.batch_get(keys)
+                for item in items:
                     found[str(item["license"])] = state_from_item(item)
-                request = dict(response.get("UnprocessedKeys") or {})
-                if not request:
+                if not keys:
                     break
                 # Throttled keys come back unprocessed; botocore does not retry those for us.
                 time.sleep(min(0.05 * 2**attempt, 2.0))
@@ -211,66 +238,99 @@ class DynamoStore:
         state: AlertState,
         expected_version: int,
         pending: OutgoingMessage | None = None,
+        claimed_at: str | None = None,
     ) -> AlertState:
         """Conditional put: fails with `StateConflict` if another run wrote since we read."""
         from botocore.exceptions import ClientError
 
         new_state = replace(state, version=expected_version + 1)
         condition = "attribute_not_exists(license_id)" if expected_version == 0 else "version = :expected"
-        item = state_to_item(license_id, new_state, pending)
+        item = state_to_item(license_id, new_state, pending, claimed_at)
         problems = item_problems(item)
         if problems:
             raise StateUnstorable(f"alert state of {license_id} cannot be stored: {summarize(problems)}")
-        kwargs: dict[str, Any] = {
-            "Item": item,
-            "ConditionExpression": condition,
-        }
+        kwargs: dict[str, Any] = {"ConditionExpression": condition}
         if expected_version:
             kwargs["ExpressionAttributeValues"] = {":expected": expected_version}
         try:
-            self.table.put_item(**kwargs)
+            self.table.put_item(item, **kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise StateConflict(license_id) from exc
             raise
         return new_state
 
-    def confirm_published(self, license_id: str, version: int) -> None:
-        """Clear the pending alert once SNS accepted it (same version: nobody else wrote)."""
+    def claim_pending(self, license_id: str, version: int, previous_claim: str | None, claimed_at: str) -> None:
+        """Take the pending message to send it; `StateConflict` if another run took it or wrote first.
+
+        The condition names the claim this run saw, so of two runs that both saw the same (stale or
+        absent) claim exactly one gets to send the message.
+        """
+        seen = "pending.claimed_at = :seen" if previous_claim else "attribute_not_exists(pending.claimed_at)"
+        values: dict[str, Any] = {":version": version, ":now": claimed_at}
+        if previous_claim:
+            values[":seen"] = previous_claim
+        self._update_state(
+            license_id,
+            UpdateExpression="SET pending.claimed_at = :now",
+            ConditionExpression=f"version = :version AND attribute_exists(pending) AND {seen}",
+            ExpressionAttributeValues=values,
+        )
+
+    def release_pending(self, license_id: str, version: int, claimed_at: str) -> None:
+        """Give back a claim whose publish failed, so the next run retries without waiting it out."""
+        self._update_state(
+            license_id,
+            UpdateExpression="REMOVE pending.claimed_at",
+            ConditionExpression="version = :version AND pending.claimed_at = :mine",
+            ExpressionAttributeValues={":version": version, ":mine": claimed_at},
+        )
+
+    def _update_state(self, license_id: str, **update: Any) -> None:
         from botocore.exceptions import ClientError
 
         try:
-            self.table.update_item(
-                Key={"license_id": STATE_PREFIX + license_id, "captured_at": STATE_SORT_KEY},
-                UpdateExpression="REMOVE pending",
-                ConditionExpression="version = :version",
-                ExpressionAttributeValues={":version": version},
-            )
+            key = {"license_id": STATE_PREFIX + license_id, "captured_at": STATE_SORT_KEY}
+            self.table.update_item(key, **update)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise StateConflict(license_id) from exc
             raise
 
+    def confirm_published(self, license_id: str, version: int) -> None:
+        """Clear the pending alert once SNS accepted it (same version: nobody else wrote)."""
+        self._update_state(
+            license_id,
+            UpdateExpression="REMOVE pending",
+            ConditionExpression="version = :version",
+            ExpressionAttributeValues={":version": version},
+        )
 
-def query_history(table: Table, license_id: str, since: datetime, *, only: Any = None) -> list[dict[str, Any]]:
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """A Query FilterExpression and the values it names, e.g. `ItemFilter("status = :ok", {":ok": "ok"})`."""
+
+    expression: str
+    values: Mapping[str, Any]
+
+
+def query_history(
+    table: DynamoTable, license_id: str, since: datetime, *, only: ItemFilter | None = None
+) -> list[dict[str, Any]]:
     """Snapshots of one license from `since` on, oldest first (paginated Query).
 
-    `only` (a boto3 `Attr` condition) becomes the Query's FilterExpression: DynamoDB still reads (and
-    bills) every item in the range, but returns only the matching ones, which saves the parsing.
+    `only` becomes the Query's FilterExpression: DynamoDB still reads (and bills) every item in the
+    range, but returns only the matching ones, which saves the parsing.
     """
-    from boto3.dynamodb.conditions import Key
-
-    condition = Key("license_id").eq(license_id) & Key("captured_at").gte(iso(since))
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": "license_id = :license_id AND captured_at >= :since",
+        "ExpressionAttributeValues": {":license_id": license_id, ":since": iso(since)},
+    }
     if only is not None:
-        kwargs["FilterExpression"] = only
-    while True:
-        page = table.query(**kwargs)
-        items.extend(page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        kwargs["FilterExpression"] = only.expression
+        kwargs["ExpressionAttributeValues"] = {**only.values, **kwargs["ExpressionAttributeValues"]}
+    return table.query(**kwargs)
 
 
 def usage_points(items: Iterable[Mapping[str, Any]]) -> dict[str, list[UsagePoint]]:
@@ -297,7 +357,7 @@ class SnapshotWriter:
     whole is written item by item, so the good items land and the bad one is named in `rejected`.
     """
 
-    def __init__(self, table: Table, retention_days: int) -> None:
+    def __init__(self, table: DynamoTable, retention_days: int) -> None:
         self._table = table
         self._retention_days = retention_days
         self._batch: list[dict[str, Any]] = []
@@ -337,7 +397,7 @@ class SnapshotWriter:
     def _put_alone(self, item: dict[str, Any]) -> None:
         license_id = str(item["license_id"])
         try:
-            self._table.put_item(Item=item)
+            self._table.put_item(item)
             return
         except _rejections() as exc:
             if not _rejected_as_invalid(exc):
@@ -353,9 +413,7 @@ class SnapshotWriter:
             error=CheckError(FailureKind.INVALID_VALUE, f"DynamoDB rejected the snapshot: {reason}"),
         )
         try:
-            self._table.put_item(
-                Item=snapshot_item(stand_in, parse_iso(str(item["captured_at"])), self._retention_days)
-            )
+            self._table.put_item(snapshot_item(stand_in, parse_iso(str(item["captured_at"])), self._retention_days))
         except _rejections():
             logger.exception("could not store the failed snapshot either", extra={"license_id": license_id})
 

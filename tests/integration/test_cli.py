@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 import json
@@ -19,7 +20,9 @@ import pytest
 
 from local.simulator import LeegalitySimulator, Reply, error_body, usage_of
 from tests.integration.conftest import HEALTHY, Harness, add_licenses
-from usage_monitor import cli
+from usage_monitor import cli, report
+from usage_monitor.cli import check as cli_check
+from usage_monitor.cli import common as cli_common
 from usage_monitor.leegality import LeegalityClient
 from usage_monitor.models import CheckResult, Resource
 from usage_monitor.render import iso
@@ -99,8 +102,8 @@ def test_check_exits_1_when_a_license_is_at_or_over_a_threshold(token_for_all: L
     result = run("check", "healthy", "busy", "full", "--base-url", token_for_all.base_url)
 
     assert result.code == 1
-    assert ">= 80% (warning)" in result.out
-    assert "LIMIT REACHED (critical)" in result.out
+    assert ">= 80% (warning, clears below 75%)" in result.out
+    assert "LIMIT REACHED (critical, clears below 95%)" in result.out
     assert "████████████████████" in result.out  # a full bar for the resource at its limit
     # One table, licenses in the order asked for
     starts = [line.split()[0] for line in result.out.splitlines()[1:] if not line.startswith(" ")]
@@ -115,7 +118,7 @@ def test_thresholds_option_and_env_decide_the_level(
     monkeypatch.setenv("ALERT_THRESHOLDS", "50")
     result = run("check", "busy", "--base-url", token_for_all.base_url)
     assert result.code == 1
-    assert ">= 50% (warning)" in result.out
+    assert ">= 50% (warning, clears below 45%)" in result.out
 
     bad = run("check", "busy", "--base-url", token_for_all.base_url, "--thresholds", "80,abc")
     assert bad.code == 2
@@ -175,12 +178,12 @@ def test_check_json_reports_a_failed_license(token_for_all: LeegalitySimulator, 
     ],
 )
 def test_base_url_resolution(flag: str | None, sandbox: bool, env: dict[str, str], expected: str):
-    assert cli.resolve_base_url(flag, sandbox=sandbox, env=env) == expected
+    assert cli_check.resolve_base_url(flag, sandbox=sandbox, env=env) == expected
 
 
 def test_sandbox_flag_reaches_the_resolution(monkeypatch: pytest.MonkeyPatch):
     args = cli.build_parser().parse_args(["check", "lic-1", "--sandbox"])
-    assert cli.resolve_base_url(args.base_url, sandbox=args.sandbox, env=os.environ) == SANDBOX_BASE_URL
+    assert cli_check.resolve_base_url(args.base_url, sandbox=args.sandbox, env=os.environ) == SANDBOX_BASE_URL
 
 
 def test_base_url_errors_are_usage_errors(run: Any, monkeypatch: pytest.MonkeyPatch):
@@ -243,7 +246,7 @@ def test_one_failed_license_among_healthy_ones_wins_over_thresholds(token_for_al
     result = run("check", "busy", "healthy", "--base-url", token_for_all.base_url)
 
     assert result.code == 2
-    assert ">= 80% (warning)" in result.out
+    assert ">= 80% (warning, clears below 75%)" in result.out
     assert "healthy" in result.out
     assert "CHECK FAILED" in result.out
     assert result.err.splitlines() == [
@@ -257,7 +260,7 @@ def test_unreachable_api_is_one_line(simulator: LeegalitySimulator, run: Any, mo
     simulator.script("lic-1", Reply(200, {"data": {}}, action="drip", delay=0.2))
     monkeypatch.setenv("LEEGALITY_TOKEN", TOKEN)
     monkeypatch.setattr(
-        cli,
+        cli_check,
         "LeegalityClient",
         lambda base_url: LeegalityClient(base_url, connect_timeout=0.1, read_timeout=0.1),
     )
@@ -286,7 +289,7 @@ def test_check_reads_the_tokens_secret_when_no_token_is_set(harness: Harness, ru
 
     assert result.code == 1
     assert "233/1000" in result.out
-    assert ">= 80% (warning)" in result.out
+    assert ">= 80% (warning, clears below 75%)" in result.out
     for token in tokens.values():
         assert token not in result.out + result.err
 
@@ -398,7 +401,10 @@ def test_history_prints_a_chart_line_per_resource(busy_history: list[str], run: 
         "1000/1000",
         "LIMIT",
         "REACHED",
-        "(critical)",
+        "(critical,",
+        "clears",
+        "below",
+        "95%)",
     ]
     assert signatures.split()[1:] == ["▅▅▅▅", "50.0%", "50.0%", "50.0%", "50.0%", "500/1000", "ok"]
     assert lines[-1] == (
@@ -499,7 +505,7 @@ def test_history_reads_every_page(harness: Harness, run: Any, monkeypatch: pytes
 
     # Clients made from the harness session from now on see the hook.
     harness.session.events.register("before-parameter-build.dynamodb.Query", seven_per_page)
-    monkeypatch.setattr(cli, "aws_session", lambda _args: harness.session)
+    monkeypatch.setattr(cli_common, "aws_session", lambda _args: harness.session)
 
     result = run("history", "lic-1", "--csv")
 
@@ -558,7 +564,7 @@ def test_no_aws_credentials(argv: list[str], run: Any, monkeypatch: pytest.Monke
     result = run(*argv)
 
     assert result.code == 2
-    assert result.err.splitlines() == [f"usage-monitor: error: {cli.NO_CREDENTIALS}"]
+    assert result.err.splitlines() == [f"usage-monitor: error: {cli_common.NO_CREDENTIALS}"]
     assert result.err.startswith("usage-monitor: error: no AWS credentials: set AWS_PROFILE")
 
 
@@ -587,22 +593,35 @@ def test_unknown_aws_profile(run: Any, tmp_path: Path, monkeypatch: pytest.Monke
     assert "AWS profile 'nope' not found" in result.err
 
 
-# --- demo, help, python -m -----------------------------------------------------------------------
+# --- no demo in the package, help, python -m -----------------------------------------------------
 
 
-def test_demo_without_the_repository_says_so(run: Any, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setitem(sys.modules, "local.run", None)  # as if installed without the checkout
-
+def test_demo_is_not_a_command_of_the_installed_tool(run: Any):
+    # The demo needs moto and the simulator (development code): it is `make demo` / `python -m local.run`.
     result = run("demo")
 
     assert result.code == 2
-    assert result.err.startswith("usage-monitor: error: the demo needs the repository checkout")
-    assert len(result.err.splitlines()) == 1
+    assert "invalid choice: 'demo'" in result.err
 
 
-def test_demo_runs_the_local_demo():
+def test_the_shipped_package_never_imports_development_code():
+    package = ROOT / "src" / "usage_monitor"
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names = [node.value] if node.value.startswith("local.") else []  # importlib strings
+            else:
+                continue
+            assert not [name for name in names if name == "local" or name.startswith(("local.", "tests"))], path
+
+
+def test_demo_runs_from_the_checkout():
     done = subprocess.run(
-        [sys.executable, "-m", "usage_monitor", "demo"],
+        [sys.executable, "-m", "local.run"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -612,7 +631,7 @@ def test_demo_runs_the_local_demo():
 
     assert done.returncode == 0, done.stderr
     assert "Snapshots stored in DynamoDB" in done.stdout
-    assert "LIMIT REACHED (critical)" in done.stdout
+    assert "LIMIT REACHED (critical, clears below 95%)" in done.stdout
 
 
 def test_python_dash_m_help_documents_commands_and_exit_codes():
@@ -627,8 +646,8 @@ def test_python_dash_m_help_documents_commands_and_exit_codes():
 
     assert done.returncode == 0
     assert done.stdout.startswith("usage: usage-monitor ")
-    for command in ("check", "history", "demo"):
-        assert f"    {command} " in done.stdout
+    for command in ("check", "history", "mute", "unmute", "mutes", "test-alert"):
+        assert f"    {command}" in done.stdout
     assert "exit codes:" in done.stdout
     assert "  1  check: a resource of some license is at or above a threshold" in done.stdout
 
@@ -650,6 +669,6 @@ def test_help_returns_0(run: Any):
 
 def test_sparkline_scale():
     percents = [Decimal(p) for p in ("0", "14.3", "50", "92.9", "100", "140")]
-    assert cli.sparkline(percents) == "▁▂▅███"
-    assert cli.sparkline([Decimal(50)] * 100) == "▅" * cli.SPARK_POINTS
-    assert cli.sparkline([]) == ""
+    assert report.sparkline(percents) == "▁▂▅███"
+    assert report.sparkline([Decimal(50)] * 100) == "▅" * report.SPARK_POINTS
+    assert report.sparkline([]) == ""

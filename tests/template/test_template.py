@@ -14,6 +14,7 @@ import json
 import re
 import tomllib
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,9 @@ SHARED_ENVIRONMENT = {
     "LEEGALITY_BASE_URL": {"Ref": "LeegalityBaseUrl"},
     "SNAPSHOT_RETENTION_DAYS": {"Ref": "SnapshotRetentionDays"},
     "ALERT_REMIND_AFTER_HOURS": {"Ref": "AlertRemindAfterHours"},
+    "ALERT_HYSTERESIS_POINTS": {"Ref": "AlertHysteresisPoints"},
+    "ALERT_FLAP_CHANGES": {"Ref": "AlertFlapChanges"},
+    "ALERT_FLAP_WINDOW_HOURS": {"Ref": "AlertFlapWindowHours"},
     "MAX_CONCURRENCY": {"Ref": "MaxConcurrency"},
     "MAX_REQUESTS_PER_SECOND": {"Ref": "MaxRequestsPerSecond"},
     "ALERT_THRESHOLD_OVERRIDES": {"Ref": "AlertThresholdOverrides"},
@@ -130,6 +134,9 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "LeegalityBaseUrl": "https://app1.leegality.com/api",
     "SnapshotRetentionDays": 400,
     "AlertRemindAfterHours": 24,
+    "AlertHysteresisPoints": 5,
+    "AlertFlapChanges": 4,
+    "AlertFlapWindowHours": 6,
     "MaxConcurrency": 16,
     "AlertEmail": "",
     "AlertSmsNumber": "",
@@ -152,6 +159,8 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "DigestTimezone": "Asia/Kolkata",
     "Digest": "enabled",
     "SmsDigest": "disabled",
+    "PowertoolsLayerVersion": 27,
+    "PowertoolsLayerArn": "",
 }
 
 SECRET_ARN_PATTERN = (
@@ -405,8 +414,8 @@ def test_schedule_runs_the_function_with_scheduler_context(transformed):
     assert schedule["ScheduleExpressionTimezone"] == {"Ref": "ScheduleTimezone"}
     assert schedule["State"] == "ENABLED"
     assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
-    # Per-stack name: default and prod stacks can share an account and region.
-    assert schedule["Name"] == {"Fn::Sub": "${AWS::StackName}-usage-check"}
+    # CloudFormation names it: unique per stack (default and prod can share an account and region).
+    assert "Name" not in schedule
 
     target = schedule["Target"]
     assert target["Arn"] == {"Fn::GetAtt": [FUNCTION, "Arn"]}
@@ -432,7 +441,7 @@ def test_digest_schedule_asks_the_same_function_for_a_digest(sam_template, trans
     assert schedule["State"] == {"Fn::If": ["DigestEnabled", "ENABLED", "DISABLED"]}
     assert sam_template["Conditions"]["DigestEnabled"] == {"Fn::Equals": [{"Ref": "Digest"}, "enabled"]}
     assert sam_template["Parameters"]["Digest"]["AllowedValues"] == ["enabled", "disabled"]
-    assert schedule["Name"] == {"Fn::Sub": "${AWS::StackName}-usage-digest"}
+    assert "Name" not in schedule
     target = schedule["Target"]
     assert target["Arn"] == {"Fn::GetAtt": [FUNCTION, "Arn"]}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 21600}
@@ -447,6 +456,40 @@ def test_digest_schedule_asks_the_same_function_for_a_digest(sam_template, trans
     assert _allowed(_statements(transformed["Resources"][DIGEST_SCHEDULE_ROLE])) == {
         "lambda:InvokeFunction": [{"Fn::GetAtt": [FUNCTION, "Arn"]}],
     }
+
+
+def _names_for_stack(value: Any, stack_name: str) -> Iterator[str]:
+    """Every name a resource property would get, for `Fn::Sub` over the stack name (other forms skipped)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        yield value["Fn::Sub"].replace("${AWS::StackName}", stack_name)
+
+
+# Names with a length limit under CloudFormation's 128-character stack name, and that limit.
+NAME_LIMITS = {
+    ("AWS::Scheduler::Schedule", "Name"): 64,
+    ("AWS::Scheduler::ScheduleGroup", "Name"): 64,
+    ("AWS::Lambda::Function", "FunctionName"): 64,
+    ("AWS::SQS::Queue", "QueueName"): 80,
+    ("AWS::SNS::Topic", "TopicName"): 256,
+    ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
+    ("AWS::IAM::Role", "RoleName"): 64,
+    ("AWS::Logs::LogGroup", "LogGroupName"): 512,
+}
+
+
+@pytest.mark.parametrize("stack_name", ["s", "a" * 53, "a" * 128])
+def test_every_name_built_from_the_stack_name_fits_its_limit(transformed, stack_name):
+    too_long = [
+        (logical_id, prop, name)
+        for logical_id, resource in transformed["Resources"].items()
+        for (resource_type, prop), limit in NAME_LIMITS.items()
+        if resource["Type"] == resource_type
+        for name in _names_for_stack(resource.get("Properties", {}).get(prop), stack_name)
+        if len(name) > limit
+    ]
+    assert too_long == []
 
 
 def test_digest_event_matches_the_digest_schedule_input(transformed):
@@ -601,6 +644,9 @@ def test_deployed_function(deployed):
         "LEEGALITY_BASE_URL": "https://app1.leegality.com/api",
         "SNAPSHOT_RETENTION_DAYS": "400",
         "ALERT_REMIND_AFTER_HOURS": "24",
+        "ALERT_HYSTERESIS_POINTS": "5",
+        "ALERT_FLAP_CHANGES": "4",
+        "ALERT_FLAP_WINDOW_HOURS": "6",
         "MAX_CONCURRENCY": "16",
         "MAX_REQUESTS_PER_SECOND": "",
         "ALERT_THRESHOLD_OVERRIDES": "",
@@ -770,6 +816,57 @@ def test_health_alarms_notify_the_alert_or_operations_topic(transformed, alarm, 
     assert properties["AlarmActions"] == [
         {"Fn::If": ["HasOperationsTopic", {"Ref": "OperationsTopicArn"}, {"Ref": "AlertTopic"}]}
     ]
+
+
+def _resolve(value: Any, template: dict[str, Any], parameters: dict[str, str]) -> Any:
+    """The few intrinsics the NoRunsAlarm sizing uses, evaluated as CloudFormation would for `parameters`."""
+    if isinstance(value, list):
+        return [_resolve(item, template, parameters) for item in value]
+    if not isinstance(value, dict) or len(value) != 1:
+        return value
+    ((name, args),) = value.items()
+    if name == "Ref":
+        return parameters[args]
+    if name == "Condition":
+        return _resolve(template["Conditions"][args], template, parameters)
+    if name == "Fn::Sub":
+        return re.sub(r"\$\{([^}]+)\}", lambda m: parameters[m.group(1)], args)
+    if name == "Fn::If":
+        condition = _resolve(template["Conditions"][args[0]], template, parameters)
+        return _resolve(args[1] if condition else args[2], template, parameters)
+    a = _resolve(args, template, parameters)
+    if name == "Fn::Equals":
+        return a[0] == a[1]
+    if name == "Fn::Or":
+        return any(a)
+    if name == "Fn::Not":
+        return not a[0]
+    if name == "Fn::Select":
+        return a[1][int(a[0])]
+    if name == "Fn::Split":
+        return a[1].split(a[0])
+    raise AssertionError(f"intrinsic {name} is not evaluated by this test")
+
+
+@pytest.mark.parametrize(
+    ("schedule", "period", "periods"),
+    [
+        ("rate(15 minutes)", 3600, 1),
+        ("rate(1 minute)", 3600, 1),
+        ("cron(0 9 * * ? *)", 86400, 2),  # the template's own example: one run a day
+        ("rate(1 day)", 86400, 2),
+        ("rate(6 hours)", 86400, 2),
+    ],
+)
+def test_no_runs_alarm_is_sized_from_the_schedule(transformed, schedule, period, periods):
+    properties = transformed["Resources"]["NoRunsAlarm"]["Properties"]
+    sized = {
+        key: _resolve(properties[key], transformed, {"ScheduleRate": schedule})
+        for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm")
+    }
+    assert sized == {"Period": period, "EvaluationPeriods": periods, "DatapointsToAlarm": periods}
+    # CloudWatch limits an alarm's evaluation range to 7 days when the period is an hour or more.
+    assert period * periods <= 7 * 86400
 
 
 def test_checks_failed_alarm_watches_the_metric_the_code_emits(transformed):
