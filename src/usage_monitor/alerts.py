@@ -326,7 +326,7 @@ def _evaluate(
     changes += gone
     after = replace(before, resources=resources, failures=FailureStreak())
     if forecasts is not None:
-        marks, forecast_changes = _forecast_changes(result, before.forecasts, policy, now, forecasts)
+        marks, forecast_changes = _forecast_changes(result, before.forecasts, policy, now, forecasts, resources)
         after = replace(after, forecasts=marks)
         changes += forecast_changes
     return _finish(result.license_id, now, policy, after, changes, check_change)
@@ -398,15 +398,20 @@ def _forecast_changes(
     policy: AlertPolicy,
     now: datetime,
     forecasts: Mapping[str, Forecast],
+    levels: Mapping[str, NotifiedLevel],
 ) -> tuple[dict[str, ForecastMark], tuple[ResourceChange, ...]]:
-    """Forecast alerts for resources still below every threshold (above one, the threshold alert speaks)."""
+    """Forecast alerts for resources still below every threshold (above one, the threshold alert speaks).
+
+    A resource held at a notified level by hysteresis (78% after an 80% alert) is not below: its threshold
+    alert still stands.
+    """
     marks = dict(notified)
     changes: list[ResourceChange] = []
     for resource in result.resources:
         outlook = forecasts.get(resource.name)
         if outlook is None or not resource.evaluable:
             continue
-        below_thresholds = policy.level_of(resource, result.license_id) is None
+        below_thresholds = resource.name not in levels and policy.level_of(resource, result.license_id) is None
         if not (below_thresholds and policy.forecast_alert_days and should_alert(outlook, policy.forecast_alert_days)):
             marks.pop(resource.name, None)  # no longer projected to run out soon: forget, silently
             continue

@@ -565,3 +565,15 @@ def test_hovering_at_a_threshold_alerts_once_with_hysteresis():
 def test_clears_below_names_the_edge_of_the_band():
     assert HYSTERESIS.clears_below(Decimal(80)) == Decimal(75)
     assert HYSTERESIS.clears_below(Decimal(100)) == Decimal(95)
+
+
+def test_a_level_held_by_hysteresis_gets_no_forecast_alert():
+    # 780/1000 after an 80% alert is inside the band: the warning stands, so no forecast alert joins it
+    policy = AlertPolicy(thresholds=(D80, D95), hysteresis=Decimal(5))
+    outlook = _rising("3")
+    before = notified(D80)
+
+    evaluation = evaluate(ok(users(780)), before, policy, T0 + RUN_EVERY, {"users": outlook})
+
+    assert evaluation.alert is None
+    assert evaluation.state.resources["users"].level == D80
