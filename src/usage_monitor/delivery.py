@@ -20,7 +20,7 @@ from usage_monitor.alerts import AlertState
 from usage_monitor.notify import PublishFailed
 from usage_monitor.observability import logger
 from usage_monitor.render import OutgoingMessage, iso
-from usage_monitor.store import StateConflict, StoredState
+from usage_monitor.store import StateConflict, StateUnstorable, StoredState
 
 
 class Notifier(Protocol):
@@ -115,6 +115,10 @@ class AlertDelivery:
                 extra={"license_id": license_id},
             )
             return Delivered(published)
+        except StateUnstorable as exc:
+            # One license's state breaks DynamoDB's item rules: say so, send nothing, leave the rest alone.
+            logger.error("alert state not stored; no alert sent", extra={"license_id": license_id, "error": str(exc)})
+            return Delivered(published, publish_failures=1)
         try:
             message_id = self.notifier.publish(message)
         except PublishFailed as exc:

@@ -22,7 +22,7 @@ from urllib3.util.retry import Retry
 
 from usage_monitor.models import CheckError, CheckResult, FailureKind
 from usage_monitor.throttle import RequestThrottle
-from usage_monitor.usage import MalformedUsage, parse_usage_body
+from usage_monitor.usage import MalformedUsage, nothing_to_evaluate, parse_usage_body
 
 USAGE_PATH = "/api/v1/licenses/{license_id}/usage-statistics"
 MAX_BODY_BYTES = 1024 * 1024
@@ -211,6 +211,16 @@ def _parse_success(license_id: str, body: bytes, content_type: str, token: str, 
             license_id,
             CheckError(FailureKind.MALFORMED_RESPONSE, f"200 response is not JSON ({kind}, {len(body)} bytes)", 200),
         )
+    except ValueError:  # Python refuses to read an integer of more than 4,300 digits
+        return _failed(
+            license_id,
+            CheckError(FailureKind.MALFORMED_RESPONSE, "200 response holds an integer of more than 4300 digits", 200),
+        )
+    except RecursionError:
+        return _failed(
+            license_id,
+            CheckError(FailureKind.MALFORMED_RESPONSE, "200 response nests arrays or objects too deeply", 200),
+        )
     try:
         parsed = parse_usage_body(document)
     except MalformedUsage as exc:
@@ -225,7 +235,11 @@ def _parse_success(license_id: str, body: bytes, content_type: str, token: str, 
             replace(r, problems=tuple(redact_then_cut(p, secrets, 1000) for p in r.problems)) if r.problems else r
             for r in resources
         )
-    return CheckResult(license_id, _now(), resources=resources, problems=problems)
+    # Nothing to evaluate is a problem of its own, alerted like a failing check; what came is still stored.
+    # Its reasons quote the (redacted) problems above.
+    empty = nothing_to_evaluate(replace(parsed, resources=resources, problems=problems))
+    error = CheckError(FailureKind.NO_USAGE_DATA, empty, 200) if empty else None
+    return CheckResult(license_id, _now(), resources=resources, problems=problems, error=error)
 
 
 def _parse_error(status: int, body: bytes, secrets: set[str]) -> CheckError:
@@ -264,7 +278,8 @@ def redact_then_cut(value: object, secrets: Iterable[str], limit: int = MAX_MESS
     for secret in secrets:
         if secret and secret in text:
             text = text.replace(secret, "[redacted]")
-    return text[:limit]
+    # JSON can carry lone surrogates ("\\ud800"), which no AWS API accepts as text.
+    return text[:limit].encode("utf-8", "replace").decode("utf-8")
 
 
 def describe_network(exc: BaseException | None) -> str:

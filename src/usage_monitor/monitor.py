@@ -116,11 +116,14 @@ class Monitor:
             for result in chain([first] if first is not None else [], checks):
                 stored = states.get(result.license_id, StoredState(AlertState()))
                 forecasts, evaluation = self._forecasts_for(result, stored.state, request.captured_at)
-                snapshots.put(result, request.captured_at, forecasts)
+                stored_as = snapshots.put(result, request.captured_at, forecasts)
+                if stored_as is not result:  # not storable as answered: a failed check like any other
+                    result, forecasts, evaluation = stored_as, None, None
                 self._record(result, summary, fleet, forecasts)
                 summary.alerts += self._notify(
                     result, stored, request.captured_at, summary, forecasts, fleet, evaluation
                 )
+        report_rejected(snapshots.rejected, summary)
         # The run as a whole worked: a notified run failure gets its `recovered` notice.
         run_state = states.get(RUN_SCOPE, StoredState(AlertState()))
         summary.alerts += self._notify(
@@ -396,3 +399,12 @@ def _will_alert_on_thresholds(alert: Alert | None) -> bool:
 
 def _failure(license_id: str, kind: FailureKind, message: str) -> CheckResult:
     return CheckResult(license_id, datetime.now(UTC), error=CheckError(kind, message))
+
+
+def report_rejected(license_ids: list[str], summary: RunSummary) -> None:
+    """Snapshots DynamoDB refused even one by one (each logged by the writer) count as failed checks."""
+    for license_id in license_ids:
+        if license_id not in summary.failed:
+            summary.failed.append(license_id)
+    if license_ids:
+        metrics.add_metric(name="SnapshotsRejected", unit=MetricUnit.Count, value=len(license_ids))

@@ -15,6 +15,9 @@ from usage_monitor.sms import gsm7, one_segment
 
 SUBJECT_MAX = 100
 SMS_MAX = 160
+# Two copies (default and email) of at most this, plus the SMS, stay inside SNS's 256 KiB message
+# and, stored as the pending alert, inside DynamoDB's 400 KB item.
+BODY_MAX_BYTES = 100_000
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,8 @@ class RenderedAlert:
     attributes: dict[str, str]
 
     def outgoing(self) -> OutgoingMessage:
-        """`Message` for `MessageStructure="json"`: one body per protocol."""
-        bodies = {"default": self.default, "email": self.email, "sms": self.sms}
+        """`Message` for `MessageStructure="json"`: one body per protocol, within SNS's 256 KiB."""
+        bodies = {"default": _fit(self.default), "email": _fit(self.email), "sms": self.sms}
         return OutgoingMessage(self.subject, json.dumps(bodies, ensure_ascii=False), self.attributes)
 
 
@@ -95,6 +98,10 @@ def _headline(alert: Alert) -> str:
         what = "at limit" if (top.level or 0) >= LIMIT_LEVEL else f">= {_number(top.level or Decimal(0))}%"
         more = f" +{len(crossed) - 1} more" if len(crossed) > 1 else ""
         return f"{prefix}{top.resource.name} {what} {usage_text(top.resource)}{more}"
+    gone = [c for c in alert.resource_changes if c.kind is ChangeKind.VANISHED]
+    if alert.event_type is EventType.RESOURCE_VANISHED and gone:
+        more = f" +{len(gone) - 1} more" if len(gone) > 1 else ""
+        return f"{gone[0].resource.name} no longer reported{more}"
     outlooks = [c for c in alert.resource_changes if c.kind is ChangeKind.FORECAST]
     if outlooks:
         soonest = min(outlooks, key=lambda c: _days(c) or Decimal(0))
@@ -136,10 +143,22 @@ def _change_line(change: ResourceChange, now: datetime) -> str:
         return f"- {change.resource.name}: {usage}: recovered, back below every threshold"
     if change.kind is ChangeKind.FORECAST:
         return f"- {change.resource.name}: {usage}: below every threshold{outlook}"
+    if change.kind is ChangeKind.VANISHED:
+        was = f"last notified at {level_text(change.previous_level)}" if change.previous_level is not None else ""
+        return (
+            f"- {change.resource.name}: {_vanished_text(change.resource)} ({was}): its alert is cleared, "
+            "and it is alerted afresh once figures return"
+        )
     assert change.level is not None
     severity = "CRITICAL" if change.level >= LIMIT_LEVEL else "warning"
     verb = "still at or above" if change.kind is ChangeKind.REMINDER else "reached"
     return f"- {change.resource.name}: {usage}: {verb} {level_text(change.level)} ({severity}){outlook}"
+
+
+def _vanished_text(resource: Resource) -> str:
+    if resource.current is None and resource.limit is None and not resource.problems:
+        return "no longer in the API's answer"
+    return f"no usable figures any more ({usage_text(resource)})"
 
 
 def _check_lines(change: CheckChange) -> list[str]:
@@ -233,6 +252,8 @@ def _sms(alert: Alert) -> str:
             parts.append(f"{change.resource.name} {usage} recovered")
         elif change.kind is ChangeKind.FORECAST:
             parts.append(f"{change.resource.name} {usage} limit in {_days_text(change)}")
+        elif change.kind is ChangeKind.VANISHED:
+            parts.append(f"{change.resource.name} no longer reported")
         elif change.level is not None:
             mark = "LIMIT" if change.level >= LIMIT_LEVEL else f">={_number(change.level)}%"
             soon = f" limit in {_days_text(change)}" if _days(change) is not None and change.level < LIMIT_LEVEL else ""
@@ -245,6 +266,23 @@ def _sms(alert: Alert) -> str:
 
 def _ascii(text: str) -> str:
     return gsm7(text)
+
+
+def _fit(body: str) -> str:
+    """Whole lines up to `BODY_MAX_BYTES` of UTF-8 (lone surrogates from upstream text replaced), then a note."""
+    body = body.encode("utf-8", "replace").decode("utf-8")
+    if len(body.encode("utf-8")) <= BODY_MAX_BYTES:
+        return body
+    lines = body.split("\n")
+    kept: list[str] = []
+    size = 200  # room for the note
+    for line in lines:
+        size += len(line.encode("utf-8")) + 1
+        if size > BODY_MAX_BYTES:
+            break
+        kept.append(line[: BODY_MAX_BYTES // 2])
+    cut = len(lines) - len(kept)
+    return "\n".join([*kept, f"... {cut} more lines not shown (message size limit); the snapshot holds every figure."])
 
 
 def _clip(text: str, limit: int) -> str:

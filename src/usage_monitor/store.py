@@ -16,9 +16,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from usage_monitor.alerts import AlertState, FailureStreak, ForecastMark, NotifiedLevel
+from usage_monitor.aws_limits import item_problems, summarize
 from usage_monitor.flapping import FlapState
 from usage_monitor.forecast import Forecast, UsagePoint
-from usage_monitor.models import CheckResult, Resource
+from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
 from usage_monitor.render import OutgoingMessage, iso
 
 if TYPE_CHECKING:
@@ -28,10 +29,15 @@ STATE_PREFIX = "alert-state#"
 STATE_SORT_KEY = "state"
 BATCH_GET_LIMIT = 100
 BATCH_GET_ATTEMPTS = 8
+BATCH_WRITE_LIMIT = 25
 
 
 class StateConflict(Exception):
     """Another run changed this license's alert state first; it owns the notification."""
+
+
+class StateUnstorable(Exception):
+    """The next alert state breaks DynamoDB's item rules; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -195,9 +201,12 @@ class DynamoStore:
 
     @contextmanager
     def snapshot_writer(self) -> Iterator[SnapshotWriter]:
-        """Buffers puts into BatchWriteItem calls of 25; boto3 resends `UnprocessedItems`."""
-        with self.table.batch_writer(overwrite_by_pkeys=["license_id", "captured_at"]) as batch:
-            yield SnapshotWriter(batch, self.retention_days)
+        """Buffers puts into BatchWriteItem calls of 25 (see `SnapshotWriter`)."""
+        writer = SnapshotWriter(self.table, self.retention_days)
+        try:
+            yield writer
+        finally:
+            writer.flush()  # also when the run stops early: what was checked is kept
 
     def history(self, license_id: str, since: datetime, only: ItemFilter | None = None) -> list[dict[str, Any]]:
         return query_history(self.table, license_id, since, only=only)
@@ -236,11 +245,15 @@ class DynamoStore:
 
         new_state = replace(state, version=expected_version + 1)
         condition = "attribute_not_exists(license_id)" if expected_version == 0 else "version = :expected"
+        item = state_to_item(license_id, new_state, pending, claimed_at)
+        problems = item_problems(item)
+        if problems:
+            raise StateUnstorable(f"alert state of {license_id} cannot be stored: {summarize(problems)}")
         kwargs: dict[str, Any] = {"ConditionExpression": condition}
         if expected_version:
             kwargs["ExpressionAttributeValues"] = {":expected": expected_version}
         try:
-            self.table.put_item(state_to_item(license_id, new_state, pending, claimed_at), **kwargs)
+            self.table.put_item(item, **kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise StateConflict(license_id) from exc
@@ -337,9 +350,105 @@ def usage_points(items: Iterable[Mapping[str, Any]]) -> dict[str, list[UsagePoin
 
 
 class SnapshotWriter:
-    def __init__(self, batch: Any, retention_days: int) -> None:
-        self._batch = batch
-        self._retention_days = retention_days
+    """Snapshots in BatchWriteItem calls of 25 (boto3's batch writer resends `UnprocessedItems`).
 
-    def put(self, result: CheckResult, captured_at: datetime, forecasts: Mapping[str, Forecast] | None = None) -> None:
-        self._batch.put_item(Item=snapshot_item(result, captured_at, self._retention_days, forecasts))
+    Each item is checked against DynamoDB's rules before it joins a batch; one that does not fit is
+    replaced by a `failed` snapshot saying what was out of range. A batch DynamoDB still rejects as a
+    whole is written item by item, so the good items land and the bad one is named in `rejected`.
+    """
+
+    def __init__(self, table: DynamoTable, retention_days: int) -> None:
+        self._table = table
+        self._retention_days = retention_days
+        self._batch: list[dict[str, Any]] = []
+        self.rejected: list[str] = []
+
+    def put(
+        self, result: CheckResult, captured_at: datetime, forecasts: Mapping[str, Forecast] | None = None
+    ) -> CheckResult:
+        """Queue the snapshot; returns the result as stored: `result`, or its `invalid_value` stand-in."""
+        item = snapshot_item(result, captured_at, self._retention_days, forecasts)
+        problems = item_problems(item)
+        if problems:
+            result = unstorable(result, summarize(problems))
+            item = snapshot_item(result, captured_at, self._retention_days)
+        self._batch.append(item)
+        if len(self._batch) >= BATCH_WRITE_LIMIT:
+            self.flush()
+        return result
+
+    def flush(self) -> None:
+        items, self._batch = self._batch, []
+        if not items:
+            return
+        try:
+            with self._table.batch_writer(overwrite_by_pkeys=["license_id", "captured_at"]) as batch:
+                for item in items:
+                    batch.put_item(Item=item)
+        except _rejections() as exc:
+            if not _rejected_as_invalid(exc):
+                raise
+            from usage_monitor.observability import logger  # here: the CLI's `check` must not load Powertools
+
+            logger.warning("snapshot batch rejected; writing its items one by one", extra={"error": _reason(exc)})
+            for item in items:
+                self._put_alone(item)
+
+    def _put_alone(self, item: dict[str, Any]) -> None:
+        license_id = str(item["license_id"])
+        try:
+            self._table.put_item(item)
+            return
+        except _rejections() as exc:
+            if not _rejected_as_invalid(exc):
+                raise
+            reason = _reason(exc)
+        from usage_monitor.observability import logger
+
+        logger.error("DynamoDB rejected a snapshot", extra={"license_id": license_id, "error": reason})
+        self.rejected.append(license_id)
+        stand_in = CheckResult(
+            license_id,
+            parse_iso(str(item["checked_at"])),
+            error=CheckError(FailureKind.INVALID_VALUE, f"DynamoDB rejected the snapshot: {reason}"),
+        )
+        try:
+            self._table.put_item(snapshot_item(stand_in, parse_iso(str(item["captured_at"])), self._retention_days))
+        except _rejections():
+            logger.exception("could not store the failed snapshot either", extra={"license_id": license_id})
+
+
+def unstorable(result: CheckResult, reason: str) -> CheckResult:
+    """The failed check that stands in for a result whose snapshot DynamoDB cannot hold."""
+    return CheckResult(
+        result.license_id,
+        result.checked_at,
+        error=CheckError(FailureKind.INVALID_VALUE, f"the answer cannot be stored: {reason}"),
+    )
+
+
+def _rejections() -> tuple[type[Exception], ...]:
+    """What a request refused for its content raises: DynamoDB's ValidationException (a ClientError), or
+    the serializer's own errors before any call (decimal signals such as `Rounded`, TypeError for an
+    unsupported type, botocore's parameter validation)."""
+    from botocore.exceptions import ClientError, ParamValidationError
+
+    return (ClientError, ParamValidationError, ArithmeticError, TypeError, ValueError)
+
+
+def _rejected_as_invalid(exc: Exception) -> bool:
+    """A request DynamoDB (or the serializer before it) refuses for its content, not for load or access."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code") == "ValidationException"
+    return True
+
+
+def _reason(exc: Exception) -> str:
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code')}: {str(error.get('Message', ''))[:300]}"
+    return f"{type(exc).__name__} while serializing"
