@@ -87,18 +87,22 @@ def test_upstream_text_is_redacted_before_it_is_cut_in_every_field(
     token = "tok-straddle-SECRET"
     harness.simulator.add_license("x", token, HEALTHY)
     harness.simulator.add_license("echo", token, HEALTHY)
-    harness.set_secret(json.dumps({"x": token, "echo": token}))
+    harness.simulator.add_license("bare", token, HEALTHY)
+    harness.set_secret(json.dumps({"x": token, "echo": token, "bare": token}))
     # A message whose 300-character cut falls inside the echoed token; codes that echo it too
     harness.simulator.script(
         "x",
         Reply(403, {"code": f"E-{token}", "errors": [{"message": "x" * 295 + token, "path": PATH, "code": token}]}),
     )
-    # A 200 whose values echo the token back: kept as problems
-    harness.simulator.script("echo", Reply(200, usage_body({"users": {"current": token, "limit": 10}})))
+    # A 200 whose values echo the token back: kept as problems beside the figures that came
+    echoed = {"users": {"current": token, "limit": 10}}
+    harness.simulator.script("echo", Reply(200, usage_body({**echoed, "signatures": {"current": 1, "limit": 10}})))
+    # ... and with nothing else to evaluate: no_usage_data, whose message quotes those problems
+    harness.simulator.script("bare", Reply(200, usage_body(echoed)))
 
     summary = harness.invoke(time=T1)
 
-    assert summary["failed"] == ["x"]
+    assert sorted(summary["failed"]) == ["bare", "x"]
     error = harness.snapshot("x", T1)["error"]
     assert error["message"].startswith("x" * 295)
     assert len(error["message"]) == 300
@@ -106,6 +110,9 @@ def test_upstream_text_is_redacted_before_it_is_cut_in_every_field(
     assert error["detail_code"] == "[redacted]"
     echo = harness.snapshot("echo", T1)
     assert "[redacted]" in json.dumps(echo, default=str)
+    bare = harness.snapshot("bare", T1)["error"]
+    assert bare["kind"] == "no_usage_data"
+    assert "got string '[redacted]'" in bare["message"]
     text = outside(harness, capsys, caplog)
     assert "tok-s" not in text
     assert token not in text
