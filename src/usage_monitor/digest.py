@@ -15,11 +15,11 @@ from typing import Any
 
 from usage_monitor.alerts import LIMIT_LEVEL, WHOLE_LICENSE, AlertPolicy, AlertState, active_silences
 from usage_monitor.forecast import Forecast, ForecastStatus, UsagePoint, forecast
+from usage_monitor.items import parse_iso, usage_points
 from usage_monitor.models import RUN_SCOPE, Resource
 from usage_monitor.render import RenderedAlert, level_text, percent_text, usage_text
 from usage_monitor.report import row_from_snapshot
 from usage_monitor.sms import one_segment
-from usage_monitor.store import parse_iso, usage_points
 
 DIGEST_EVENT_TYPE = "digest"
 DIGEST_SEVERITY = "info"

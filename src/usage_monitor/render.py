@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from usage_monitor.alerts import LIMIT_LEVEL, Alert, ChangeKind, CheckChange, DampingNote, EventType, ResourceChange
+from usage_monitor.chat import chat_notification
 from usage_monitor.forecast import ForecastStatus
 from usage_monitor.models import RUN_SCOPE, FailureKind, Resource
 from usage_monitor.sms import gsm7, one_segment
@@ -39,7 +40,14 @@ class RenderedAlert:
 
     def outgoing(self) -> OutgoingMessage:
         """`Message` for `MessageStructure="json"`: one body per protocol, within SNS's 256 KiB."""
-        bodies = {"default": _fit(self.default), "email": _fit(self.email), "sms": self.sms}
+        # `https` is what Amazon Q Developer (Slack, Teams) receives; it renders only its custom-notification
+        # event (see `chat`). Other HTTPS endpoints subscribed to the topic get the same JSON.
+        bodies = {
+            "default": _fit(self.default),
+            "email": _fit(self.email),
+            "sms": self.sms,
+            "https": chat_notification(self.subject, _fit(self.email), self.attributes),
+        }
         return OutgoingMessage(self.subject, json.dumps(bodies, ensure_ascii=False), self.attributes)
 
 

@@ -12,9 +12,9 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from usage_monitor.alerts import LIMIT_LEVEL, AlertPolicy
+from usage_monitor.items import parse_iso
 from usage_monitor.models import Resource
 from usage_monitor.render import iso, percent_text
-from usage_monitor.store import parse_iso
 
 BAR_WIDTH = 20
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
