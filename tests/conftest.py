@@ -22,5 +22,9 @@ os.environ.update(
 from hypothesis import settings
 
 settings.register_profile("ci", max_examples=50, derandomize=True, deadline=None, database=None, print_blob=True)
-settings.register_profile("fuzz", max_examples=3000, deadline=None, print_blob=True)
+# FUZZ_EXAMPLES sets the count per test (default 3000; the fleet test runs the real handler per example,
+# about a second each, so `make fuzz FUZZ_EXAMPLES=300` is the quick pass).
+settings.register_profile(
+    "fuzz", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "3000")), deadline=None, print_blob=True
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
