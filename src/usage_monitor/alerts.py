@@ -14,10 +14,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from usage_monitor.forecast import Forecast, moved_closer, should_alert
 from usage_monitor.models import CheckError, CheckResult, Resource
 from usage_monitor.settings import ThresholdOverride
+
+if TYPE_CHECKING:
+    from usage_monitor.run_problems import RunProblem
 
 LIMIT_LEVEL = Decimal(100)
 
@@ -27,6 +31,9 @@ class EventType(StrEnum):
     RECOVERED = "recovered"
     CHECK_FAILED = "check_failed"
     FORECAST = "forecast"
+    # Run-level problems (see run_problems): a bad configuration, a fleet too big for one run.
+    CONFIG_PROBLEM = "config_problem"
+    CAPACITY = "capacity"
 
 
 class Severity(StrEnum):
@@ -153,6 +160,8 @@ class Alert:
     check_change: CheckChange | None = None
     # Thresholds of resources in this message that differ from `thresholds` (overrides).
     resource_thresholds: Mapping[str, tuple[Decimal, ...]] = field(default_factory=dict)
+    # Set for run-level problem alerts (and their recovered notices) only.
+    problem: RunProblem | None = None
 
     @property
     def reminder(self) -> bool:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from usage_monitor.alerts import AlertPolicy, severity_of
+from usage_monitor.entries import parse_entries
 from usage_monitor.errors import ConfigError
 from usage_monitor.leegality import LeegalityClient
 from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
@@ -64,8 +65,9 @@ EXIT_CODES = """\
 exit codes:
   0  done; for check: every license is below all thresholds
   1  check: a resource of some license is at or above a threshold (or at its limit)
-  2  a check failed (token rejected, unknown license, network, bad response), or a usage,
-     configuration or AWS error (no credentials, table or secret not found); wins over 1
+  2  a check failed (token rejected, unknown license, network, bad response), a LICENSE_ID was
+     skipped as invalid (the others are still checked), or a usage, configuration or AWS error
+     (no credentials, table or secret not found); wins over 1
 """
 
 
@@ -102,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def print_error(message: str) -> None:
     """One line, whatever the message held."""
     print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+
+
+def print_warning(message: str) -> None:
+    print(f"{PROG}: warning: {' '.join(message.split())}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -238,7 +244,10 @@ def resolve_base_url(base_url: str | None, *, sandbox: bool, env: Mapping[str, s
 
 
 def run_check(args: argparse.Namespace) -> int:
-    license_ids = _license_ids(args.license_ids)
+    listed = parse_entries(((f"argument {n}", raw) for n, raw in enumerate(args.license_ids, start=1)), "LICENSE_ID")
+    for entry in listed.skipped:
+        (print_warning if entry.duplicate else print_error)(entry.describe())
+    license_ids = list(listed.require_valid("the LICENSE_ID arguments").ids)
     policy = policy_of(args)
     base_url = resolve_base_url(args.base_url, sandbox=args.sandbox, env=os.environ)
     tokens, secret_id = _token_book(args)
@@ -255,14 +264,10 @@ def run_check(args: argparse.Namespace) -> int:
         if result.error is not None:
             print_error(failure_line(result.license_id, result.error, base_url))
 
-    if any(not result.ok for result in results):
+    if listed.invalid or any(not result.ok for result in results):
         return EXIT_ERROR
     over = any(policy.level_of(resource) is not None for result in results for resource in result.resources)
     return EXIT_OVER_THRESHOLD if over else EXIT_OK
-
-
-def _license_ids(raw: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(validate_license_id(license_id.strip(), "LICENSE_ID") for license_id in raw))
 
 
 def _token_book(args: argparse.Namespace) -> tuple[TokenBook, str | None]:

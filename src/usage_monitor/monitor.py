@@ -26,13 +26,16 @@ from usage_monitor.alerts import (
     apply_silences,
     evaluate,
 )
+from usage_monitor.entries import LicenseList, SkippedEntry
 from usage_monitor.errors import ConfigError, SecretUnavailable
 from usage_monitor.events import RunRequest
 from usage_monitor.forecast import Forecast, UsagePoint, forecast
+from usage_monitor.licenses import resolve_license_ids
 from usage_monitor.models import RUN_SCOPE, CheckError, CheckResult, FailureKind
 from usage_monitor.notify import PublishFailed
 from usage_monitor.observability import FleetMetrics, logger, metrics
 from usage_monitor.render import OutgoingMessage, iso, render, usage_text
+from usage_monitor.run_problems import ProblemKind, RunProblem, evaluate_problem, run_problems
 from usage_monitor.store import DynamoStore, StateConflict, StoredState, usage_points
 from usage_monitor.tokens import TokenBook, TokenSource
 
@@ -55,13 +58,19 @@ class RunSummary:
     failed: list[str] = field(default_factory=list)
     alerts: int = 0
     publish_failures: int = 0
+    # List entries not checked (escaped), repeats checked once, licenses not reached before the deadline.
+    skipped: list[str] = field(default_factory=list)
+    repeated: list[str] = field(default_factory=list)
+    unchecked: int = 0
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"skipped": self.skipped, "repeated": self.repeated, "unchecked": self.unchecked}
         return {
             "captured_at": self.captured_at,
             "checked": self.checked,
             "failed": self.failed,
             "alerts": self.alerts,
+            **{key: value for key, value in extra.items() if value},
         }
 
 
@@ -81,6 +90,9 @@ class Monitor:
         forecast_interval: timedelta = timedelta(hours=24),
         schedule_minutes: int = 15,
         metrics_top_licenses: int = 3,
+        license_ids_skipped: tuple[SkippedEntry, ...] = (),
+        config_problem_critical_percent: float = 10.0,
+        fan_out: bool = False,
     ) -> None:
         self.tokens = tokens
         self.client = client
@@ -94,24 +106,35 @@ class Monitor:
         self.forecast_interval = forecast_interval
         self.schedule_minutes = schedule_minutes
         self.metrics_top_licenses = metrics_top_licenses
+        self.license_ids_skipped = license_ids_skipped
+        self.config_problem_critical_percent = config_problem_critical_percent
+        self.fan_out = fan_out
 
     def run(self, request: RunRequest, remaining_seconds: RemainingSeconds | None = None) -> RunSummary:
         summary = RunSummary(captured_at=iso(request.captured_at))
         try:
             book = self.tokens.load()
-            license_ids = self._license_ids(request, book)
+            listed = self._license_ids(request, book)
         except (SecretUnavailable, ConfigError) as exc:
             self.alert_run_failed(exc, request.captured_at, summary)
             raise
+        license_ids = listed.ids
         fleet = FleetMetrics(top_licenses=self.metrics_top_licenses)
         # Alert state is read (BatchGetItem, 100 keys a call) while the first checks are in flight.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="state") as loader:
-            loading = loader.submit(self.store.load_states, (*license_ids, RUN_SCOPE))
+            run_keys = (RUN_SCOPE, *(kind.state_key for kind in ProblemKind))
+            loading = loader.submit(self.store.load_states, (*license_ids, *run_keys))
             checks = self._check_all(license_ids, book, remaining_seconds)
             first = next(checks, None)
             states = loading.result()
         with self.store.snapshot_writer() as snapshots:
             for result in chain([first] if first is not None else [], checks):
+                if result.error is not None and result.error.kind is FailureKind.DEADLINE:
+                    # Not reached: a run-level capacity problem, not this license's failure (no alert state).
+                    summary.unchecked += 1
+                    if self._before_deadline(remaining_seconds, self.deadline_margin_seconds / 2):
+                        snapshots.put(result, request.captured_at)
+                    continue
                 stored = states.get(result.license_id, StoredState(AlertState()))
                 forecasts, evaluation = self._forecasts_for(result, stored.state, request.captured_at)
                 snapshots.put(result, request.captured_at, forecasts)
@@ -124,6 +147,18 @@ class Monitor:
         summary.alerts += self._notify(
             CheckResult(RUN_SCOPE, request.captured_at), run_state, request.captured_at, summary, None, fleet
         )
+        if listed.skipped:
+            logger.warning("license list entries skipped", extra={"skipped": [s.describe() for s in listed.skipped]})
+        summary.skipped = [s.escaped for s in listed.invalid]
+        summary.repeated = [s.escaped for s in listed.skipped if s.duplicate]
+        # Only a run over the configured fleet can tell that its list is clean again (not a chunk or an override).
+        fleet_run = request.fleet or not request.license_ids
+        capacity = (self.max_concurrency, self.fan_out)
+        problems = run_problems(listed, fleet_run, summary.unchecked, self.config_problem_critical_percent, capacity)
+        for kind, problem in problems.items():
+            summary.alerts += self.report_problem(
+                kind, problem, request.captured_at, summary, states, fleet, may_recover=fleet_run
+            )
         self._emit_run_metrics(summary, fleet)
         logger.info("run finished", extra={**summary.to_dict(), "publish_failures": summary.publish_failures})
         return summary
@@ -142,14 +177,38 @@ class Monitor:
         except Exception:
             logger.exception("could not alert about the failed run")
 
-    def _license_ids(self, request: RunRequest, book: TokenBook) -> tuple[str, ...]:
-        ids = request.license_ids or self.license_ids or book.named_licenses
-        if not ids:
-            raise ConfigError(
-                f"no license to check: LICENSE_IDS is empty and tokens secret {self.tokens.secret_id!r} "
-                "names no license (a bare token needs LICENSE_IDS)"
-            )
-        return ids
+    def report_problem(
+        self,
+        kind: ProblemKind,
+        problem: RunProblem | None,
+        captured_at: datetime,
+        summary: RunSummary | None = None,
+        states: dict[str, StoredState] | None = None,
+        fleet: FleetMetrics | None = None,
+        *,
+        may_recover: bool = True,
+    ) -> int:
+        """Alert a run-level problem (None: none this run) once per change; returns alerts published.
+
+        Public because a settings error, found before any run, is reported the same way.
+        """
+        key = kind.state_key
+        if states is None:
+            states = self.store.load_states([key])
+        stored = states.get(key, StoredState(AlertState()))
+        evaluation = evaluate_problem(kind, problem, stored.state, self.policy, captured_at, may_recover=may_recover)
+        summary = summary or RunSummary(captured_at=iso(captured_at))
+        return self._notify(CheckResult(key, captured_at), stored, captured_at, summary, None, fleet, evaluation)
+
+    def _license_ids(self, request: RunRequest, book: TokenBook) -> LicenseList:
+        if request.license_ids:
+            return LicenseList(request.license_ids, request.skipped)
+        configured = LicenseList(self.license_ids, self.license_ids_skipped)
+        return resolve_license_ids(None, configured, LicenseList(), lambda: book.license_list)
+
+    @staticmethod
+    def _before_deadline(remaining_seconds: RemainingSeconds | None, reserve: float) -> bool:
+        return remaining_seconds is None or remaining_seconds() > reserve
 
     def _check_all(
         self, license_ids: tuple[str, ...], book: TokenBook, remaining_seconds: RemainingSeconds | None
@@ -401,6 +460,9 @@ class Monitor:
         metrics.add_metric(name="ChecksFailed", unit=MetricUnit.Count, value=len(summary.failed))
         metrics.add_metric(name="AlertsPublishedTotal", unit=MetricUnit.Count, value=summary.alerts)
         metrics.add_metric(name="AlertPublishFailures", unit=MetricUnit.Count, value=summary.publish_failures)
+        metrics.add_metric(name="LicenseEntriesSkipped", unit=MetricUnit.Count, value=len(summary.skipped))
+        metrics.add_metric(name="LicenseEntriesRepeated", unit=MetricUnit.Count, value=len(summary.repeated))
+        metrics.add_metric(name="LicensesUnchecked", unit=MetricUnit.Count, value=summary.unchecked)
         fleet.emit()
 
 

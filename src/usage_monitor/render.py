@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from usage_monitor.alerts import LIMIT_LEVEL, Alert, ChangeKind, CheckChange, EventType, ResourceChange
 from usage_monitor.forecast import ForecastStatus
 from usage_monitor.models import RUN_SCOPE, FailureKind, Resource
+from usage_monitor.render_problems import problem_texts
 
 SUBJECT_MAX = 100
 SMS_MAX = 160
@@ -40,12 +41,16 @@ class RenderedAlert:
 
 
 def render(alert: Alert) -> RenderedAlert:
-    email = _email(alert)
+    if alert.problem is not None:
+        subject, email, sms = problem_texts(alert)
+        subject, sms = _clip(_ascii(subject), SUBJECT_MAX), _clip(_ascii(sms), SMS_MAX)
+    else:
+        subject, email, sms = _subject(alert), _email(alert), _sms(alert)
     return RenderedAlert(
-        subject=_subject(alert),
+        subject=subject,
         default=email,
         email=email,
-        sms=_sms(alert),
+        sms=sms,
         attributes={
             "event_type": alert.event_type.value,
             "severity": alert.severity.value,

@@ -10,12 +10,12 @@ from decimal import Decimal, InvalidOperation
 from typing import overload
 from urllib.parse import urlsplit
 
+from usage_monitor.entries import LICENSE_ID_PATTERN, SkippedEntry, parse_separated
 from usage_monitor.errors import ConfigError
 
 PRODUCTION_BASE_URL = "https://app1.leegality.com/api"
 SANDBOX_BASE_URL = "https://sandbox.leegality.com/api"
 
-LICENSE_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
 MAX_THRESHOLD = Decimal(1000)
 
 
@@ -47,15 +47,21 @@ class Settings:
     fanout_queue_url: str | None = None
     fanout_chunk_size: int = 500
     metrics_top_licenses: int = 3
+    # LICENSE_IDS entries not checked (invalid) or checked once (repeated): reported, never fatal.
+    license_ids_skipped: tuple[SkippedEntry, ...] = ()
+    # Above this share of invalid list entries, the config_problem alert is critical, not a warning.
+    config_problem_critical_percent: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Read and validate every setting; the first bad one raises `ConfigError` naming it."""
+        license_ids = parse_separated(env.get("LICENSE_IDS", ""), "LICENSE_IDS")
         return cls(
             tokens_secret_id=_required(env, "TOKENS_SECRET_ID"),
             snapshot_table=_required(env, "SNAPSHOT_TABLE"),
             alert_topic_arn=_topic_arn(_required(env, "ALERT_TOPIC_ARN")),
-            license_ids=parse_license_ids(env.get("LICENSE_IDS", ""), "LICENSE_IDS"),
+            license_ids=license_ids.ids,
+            license_ids_skipped=license_ids.skipped,
             alert_thresholds=parse_thresholds(env.get("ALERT_THRESHOLDS", "").strip() or "80", "ALERT_THRESHOLDS"),
             base_url=validate_base_url(env.get("LEEGALITY_BASE_URL", "").strip() or PRODUCTION_BASE_URL),
             snapshot_retention_days=_int(env, "SNAPSHOT_RETENTION_DAYS", 400, minimum=1),
@@ -80,6 +86,9 @@ class Settings:
             fanout_queue_url=env.get("FANOUT_QUEUE_URL", "").strip() or None,
             fanout_chunk_size=_int(env, "FANOUT_CHUNK_SIZE", 500, minimum=1, maximum=5000),
             metrics_top_licenses=_int(env, "METRICS_TOP_LICENSES", 3, minimum=0, maximum=50),
+            config_problem_critical_percent=_float(
+                env, "CONFIG_PROBLEM_CRITICAL_PERCENT", 10.0, maximum=100, unit=" percent"
+            ),
         )
 
 
@@ -150,20 +159,6 @@ def _s3_uri(value: str) -> str | None:
     if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", value):
         raise ConfigError(f"LICENSE_LIST_S3_URI: {value!r} is not an s3://bucket/key URI")
     return value
-
-
-def parse_license_ids(raw: str, setting: str) -> tuple[str, ...]:
-    """IDs separated by commas or new lines, spaces allowed; rejects duplicates and bad characters."""
-    ids: list[str] = []
-    for entry in raw.replace("\n", ",").split(","):
-        license_id = entry.strip()
-        if not license_id:
-            continue
-        validate_license_id(license_id, setting)
-        if license_id in ids:
-            raise ConfigError(f"{setting}: license ID {license_id!r} is listed twice")
-        ids.append(license_id)
-    return tuple(ids)
 
 
 def validate_license_id(license_id: str, source: str) -> str:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from usage_monitor.entries import INVALID_REASON, LICENSE_ID_PATTERN, LicenseList, SkippedEntry
 from usage_monitor.errors import ConfigError, SecretUnavailable
-from usage_monitor.settings import validate_license_id
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -23,6 +23,8 @@ class TokenBook:
 
     default: str | None = None
     by_license: Mapping[str, str] = field(default_factory=dict)
+    # Keys that are not license IDs: skipped and reported, never fatal for the other licenses.
+    skipped: tuple[SkippedEntry, ...] = ()
 
     def token_for(self, license_id: str) -> str | None:
         return self.by_license.get(license_id, self.default)
@@ -31,6 +33,10 @@ class TokenBook:
     def named_licenses(self) -> tuple[str, ...]:
         """License IDs the secret names (the `default` key is not a license)."""
         return tuple(self.by_license)
+
+    @property
+    def license_list(self) -> LicenseList:
+        return LicenseList(self.named_licenses, self.skipped)
 
     @cached_property
     def secrets(self) -> frozenset[str]:
@@ -69,17 +75,21 @@ def parse_secret(secret_string: str, secret_id: str) -> TokenBook:
         raise ConfigError(f"tokens secret {secret_id!r} must be a JSON object of license ID → token")
     default: str | None = None
     by_license: dict[str, str] = {}
-    for key, value in document.items():
+    skipped: list[SkippedEntry] = []
+    for position, (key, value) in enumerate(document.items(), start=1):
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"tokens secret {secret_id!r}: the value for {key!r} is not a non-empty string")
         if key == DEFAULT_KEY:
             default = value.strip()
             continue
-        validate_license_id(key, f"tokens secret {secret_id!r}")
+        if not LICENSE_ID_PATTERN.fullmatch(key):
+            where = f"key {position}"
+            skipped.append(SkippedEntry(f"tokens secret {secret_id!r}", where, "", INVALID_REASON, shown=False))
+            continue
         by_license[key] = value.strip()
-    if default is None and not by_license:
+    if default is None and not by_license and not skipped:
         raise ConfigError(f"tokens secret {secret_id!r} is an empty JSON object")
-    return TokenBook(default=default, by_license=by_license)
+    return TokenBook(default=default, by_license=by_license, skipped=tuple(skipped))
 
 
 SecretFetcher = Callable[[str, bool], str]

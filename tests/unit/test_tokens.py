@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from usage_monitor.errors import ConfigError, SecretUnavailable
@@ -90,9 +92,6 @@ def test_json_map_with_only_default() -> None:
         pytest.param(f'{{"{LIC_A}": ["{TOKEN}"]}}', f"the value for {LIC_A!r}", id="list-value"),
         pytest.param(f'{{"{LIC_A}": "  "}}', f"the value for {LIC_A!r}", id="blank-value"),
         pytest.param(f'{{"default": null, "{LIC_A}": "{TOKEN}"}}', "the value for 'default'", id="null-default"),
-        pytest.param(f'{{"lic/a": "{TOKEN}"}}', "license ID 'lic/a'", id="slash-in-key"),
-        pytest.param(f'{{"lic a": "{TOKEN}"}}', "license ID 'lic a'", id="space-in-key"),
-        pytest.param(f'{{"": "{TOKEN}"}}', "license ID ''", id="empty-key"),
         pytest.param("{}", "is an empty JSON object", id="empty-object"),
     ],
 )
@@ -148,3 +147,16 @@ def test_unavailable_secret_propagates_with_the_secret_named() -> None:
 
     assert caught.value.secret_id == SECRET_ID
     assert str(caught.value) == f"cannot read tokens secret {SECRET_ID!r}: AccessDeniedException: not allowed"
+
+
+@pytest.mark.parametrize("bad_key", ["lic/a", "lic a", "tok+en/with=base64"])
+def test_a_key_that_is_no_license_id_is_skipped_and_reported_without_showing_it(bad_key: str) -> None:
+    # Given a secret naming one valid license and one key that is not a license ID (perhaps a token)
+    book = parse_secret(json.dumps({LIC_A: TOKEN, bad_key: OTHER_TOKEN}), SECRET_ID)
+
+    assert book.named_licenses == (LIC_A,)
+    (skipped,) = book.skipped
+    assert skipped.where == "key 2"
+    assert bad_key not in skipped.describe()
+    assert bad_key not in repr(skipped)
+    assert OTHER_TOKEN not in skipped.describe()
