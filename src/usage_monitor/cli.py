@@ -245,9 +245,13 @@ def resolve_base_url(base_url: str | None, *, sandbox: bool, env: Mapping[str, s
 
 def run_check(args: argparse.Namespace) -> int:
     listed = parse_entries(((f"argument {n}", raw) for n, raw in enumerate(args.license_ids, start=1)), "LICENSE_ID")
-    for entry in listed.skipped:
-        (print_warning if entry.duplicate else print_error)(entry.describe())
     license_ids = list(listed.require_valid("the LICENSE_ID arguments").ids)
+    # The others are still checked; the exit code says something was skipped.
+    for entry in listed.skipped:
+        if entry.duplicate:
+            print_warning(entry.describe())
+        else:
+            print_error(f"skipped {entry.describe()}")
     policy = policy_of(args)
     base_url = resolve_base_url(args.base_url, sandbox=args.sandbox, env=os.environ)
     tokens, secret_id = _token_book(args)
