@@ -79,7 +79,7 @@ def list_problem(skipped: Sequence[SkippedEntry], entries: int, critical_percent
         summary,
         details,
         tuple(f"{s.where} {s.escaped}" for s in ordered[:LISTED_MAX]),
-        f"Invalid entries are not checked; repeated IDs are checked once. The other {checked} licenses were "
+        f"Invalid entries are not checked; repeated IDs are checked once. The {checked} valid IDs were "
         "checked. Correct or remove these entries; a recovered notice follows once the list is clean.",
         # Source, entry and verdict, not the line: inserting a line above a bad entry is no new problem.
         _fingerprint(*(f"{s.source}|{s.raw}|{s.duplicate}" for s in skipped)),

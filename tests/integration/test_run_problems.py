@@ -54,7 +54,7 @@ def test_a_1000_entry_list_with_3_bad_lines_2_repeats_and_a_comment_checks_995_a
     for line, entry in ((502, "'lic 0500'"), (904, "'lic/0900'"), (1001, "'lic-\\xe9'")):
         assert f"LICENSE_LIST_S3_URI {uri} line {line}: {entry} is not 1-128 characters" in alert.email
     assert "line 903: 'lic-0001' is listed twice (first at line 3); checked once" in alert.email
-    assert "The other 995 licenses were checked." in alert.email
+    assert "The 995 valid IDs were checked." in alert.email
     assert alert.sms.startswith("Leegality monitor WARNING: 3 invalid and 2 repeated license list entries: line 502")
     assert len(alert.sms) <= 160
 
