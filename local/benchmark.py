@@ -15,7 +15,8 @@ RSS are its own. For each fleet size N (every license in one tokens secret, LICE
   only queues the licenses to SQS (SendMessageBatch); wall, CPU and AWS calls per license, and the
   chunks read back from the queue.
 
-and, in the same run, the cold import of `usage_monitor.app` next to a bare `import boto3`. It prints
+and, in the same run, the cold import of `usage_monitor.app` next to a bare `import boto3`, and the weekly
+digest at N = 1,000 (`local.bench_digest`: AWS calls per license, message size, CPU). It prints
 plain-text tables and one PASS/FAIL line per target. Every wait is bounded; nothing leaves 127.0.0.1.
 
     .venv/bin/python -m local.benchmark [--quick | --sizes 100,1000,10000] [--latency-ms 100]
@@ -911,6 +912,23 @@ def parse_args(argv: list[str]) -> Options:
     )
 
 
+def digest_lines(n: int = 1_000) -> list[str]:
+    """The weekly digest's AWS calls per license, message size and CPU (`local.bench_digest`, own process)."""
+    progress(f"weekly digest at N = {n:,}")
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "local.bench_digest", "--n", str(n)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=clean_environ(),
+        timeout=1800,
+        check=False,
+    )
+    if done.returncode != 0:
+        return [f"Weekly digest: the measurement failed (exit {done.returncode}): {done.stderr.strip()[-500:]}"]
+    return done.stdout.strip().splitlines()
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
@@ -936,8 +954,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         import_env = function_env(probe_stack.environment("http://127.0.0.1:9/api"), "http://127.0.0.1:9")
         imports = measure_imports(options.import_samples, import_env)
+    digest = digest_lines()
     load_after = os.getloadavg()
     lines, all_pass = render(results, imports, options, moto.partition_query)
+    lines += ["", *digest]
     lines[4:4] = [
         f"  load average (1 min) at start {load_before[0]:.2f}, at end {load_after[0]:.2f} on {os.cpu_count()} CPUs: "
         "other work on this machine inflates wall times",

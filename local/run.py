@@ -2,7 +2,10 @@
 
 AWS is moto in-process; Leegality is the local simulator on 127.0.0.1 serving four licenses (healthy,
 over a threshold, at its limit, bad token). Runs the real Lambda handler twice (a second schedule tick
-shows that alerts go out once per crossing) and prints the stored usage and the published alerts.
+shows that alerts go out once per crossing) and prints the stored usage and the published alerts. Then
+seeds the month before (as earlier runs would have stored it), sends the weekly digest through the same
+handler (events/digest.json) and prints it as email and SMS, and writes the HTML usage report to
+build/demo/report.html.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import textwrap
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from local.aws import REGION, FakeContext, LocalStack, load_event, provision, published_alerts
+from local.aws import REGION, ROOT, FakeContext, LocalStack, load_event, provision, published_alerts
 from local.simulator import LeegalitySimulator, usage_of
 
+REPORT_PATH = ROOT / "build" / "demo" / "report.html"
 LICENSES = {
     "acme-healthy-0001": usage_of(
         users=(233, 1000), departments=(23, 100), signatures=(2300, 10000), certificates=(23, 1000)
@@ -57,6 +61,10 @@ def main() -> int:
         for tick in range(2):
             event = {**event, "id": f"demo-run-{tick}", "time": _iso(first + timedelta(minutes=15 * tick))}
             _run_once(session, stack, event, tick)
+        _seed_month(session, stack, first)
+        digest_at = first + timedelta(minutes=30)
+        _send_digest(stack, digest_at)
+        _write_report(session, stack, digest_at)
     return 0
 
 
@@ -104,6 +112,95 @@ def _seed_history(session: Any, stack: LocalStack, first: datetime) -> None:
         moment = first - timedelta(days=days_before)
         resources = (Resource("users", users, 500), Resource("signatures", signatures, 10000))
         table.put_item(Item=snapshot_item(CheckResult("acme-busy-0002", moment, resources), moment, 400))
+
+
+# The month before the demo runs, every 6 hours, as earlier runs would have stored it, so the digest's
+# 7-day change and the report's charts have something to show: (days before the runs, usage) per license.
+# acme-busy-0002 got a new license period 12 days ago (a reset: its counts started again from low values).
+MONTH_DAYS = 30
+
+
+def _month_usage(license_id: str, days_before: float) -> dict[str, tuple[int, int]] | None:
+    d = days_before
+    match license_id:
+        case "acme-healthy-0001":
+            return {
+                "users": (int(233 - 2 * d), 1000),
+                "departments": (23, 100),
+                "signatures": (int(2300 - 25 * d), 10000),
+                "certificates": (int(23 - 0.2 * d), 1000),
+            }
+        case "acme-busy-0002":
+            fixed = {"departments": (12, 50), "certificates": (int(40 - d), 100)}
+            if d > 12:  # the previous license period
+                return {
+                    "users": (int(470 - 3 * (d - 12)), 500),
+                    **fixed,
+                    "signatures": (int(9300 - 60 * (d - 12)), 10000),
+                }
+            return {
+                "users": (int(220 + 16 * (12 - d)), 500),
+                **fixed,
+                "signatures": (int(6100 + 210 * (12 - d)), 10000),
+            }
+        case "acme-full-0003":
+            return {
+                "users": (min(50, int(50 - 1.2 * (d - 8))) if d > 8 else 50, 50),
+                "departments": (3, 10),
+                "signatures": (min(1000, int(1000 - 30 * (d - 5))) if d > 5 else 1000, 1000),
+                "certificates": (2, 10),
+            }
+        case _:
+            return None
+
+
+def _seed_month(session: Any, stack: LocalStack, first: datetime) -> None:
+    from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
+    from usage_monitor.store import snapshot_item
+
+    table = session.resource("dynamodb", region_name=REGION).Table(stack.table_name)
+    failed = CheckError(FailureKind.TOKEN_REJECTED, "Invalid or expired token", 401, "LE_ERR_SS_401")
+    with table.batch_writer() as batch:
+        for license_id in LICENSES:
+            for step in range(MONTH_DAYS * 4, 12, -1):  # every 6 hours, up to 3 days before (seeded above)
+                moment = first - timedelta(hours=6 * step)
+                usage = _month_usage(license_id, step / 4)
+                if usage is None or (license_id == "acme-healthy-0001" and step in (60, 61)):
+                    result = CheckResult(license_id, moment, error=failed)
+                else:
+                    resources = tuple(Resource(name, current, limit) for name, (current, limit) in usage.items())
+                    result = CheckResult(license_id, moment, resources)
+                batch.put_item(Item=snapshot_item(result, moment, 400))
+
+
+def _send_digest(stack: LocalStack, at: datetime) -> None:
+    from usage_monitor import app
+
+    before = len(published_alerts(stack.topic_arn))
+    event = {**load_event("digest.json"), "id": "demo-digest", "time": _iso(at)}
+    summary = app.lambda_handler(event, FakeContext())
+    print(f"Weekly digest (events/digest.json, as the digest schedule sends it) at {event['time']}: {summary}")
+    for digest in published_alerts(stack.topic_arn)[before:]:
+        attributes = "  ".join(f"{k}={v}" for k, v in digest.attributes.items())
+        print(f"\n  Subject: {digest.subject}\n  Attributes: {attributes}")
+        print("  Email:\n" + textwrap.indent(digest.email, "    | ", lambda _line: True))
+        print(f"  SMS ({len(digest.sms)} chars): {digest.sms}")
+    print()
+
+
+def _write_report(session: Any, stack: LocalStack, now: datetime) -> None:
+    from usage_monitor.report_cli import build_report
+    from usage_monitor.settings import Settings
+    from usage_monitor.store import DynamoStore
+    from usage_monitor.wiring import policy_from
+
+    table = session.resource("dynamodb", region_name=REGION).Table(stack.table_name)
+    policy = policy_from(Settings.from_env(os.environ))
+    html = build_report(DynamoStore(table, 400), tuple(LICENSES), now, MONTH_DAYS, policy)
+    REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    REPORT_PATH.write_text(html, encoding="utf-8")
+    print(f"HTML usage report (as `usage-monitor report --days {MONTH_DAYS}` writes it): {REPORT_PATH}")
+    print(f"  {len(html):,} bytes, self-contained: open it in a browser, print it, or send it to a phone.")
 
 
 def _iso(moment: datetime) -> str:

@@ -743,9 +743,17 @@ def _silence_stdout() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def _add_report(commands: Any) -> None:
+    # Imported here: report_cli uses this module's AWS helpers, so it cannot be imported at the top.
+    from usage_monitor.report_cli import add_report
+
+    add_report(commands)
+
+
 COMMANDS: list[Callable[[Any], None]] = [
     _add_check,
     _add_history,
+    _add_report,
     _add_mute,
     _add_unmute,
     _add_mutes,

@@ -2,6 +2,8 @@
 
 Accepted shapes: EventBridge Scheduler's Input (`{"id", "time", ...}` filled from its context
 attributes), a classic EventBridge "Scheduled Event", and a manual run `{"license_ids": [...]}`.
+Any of them with `"action": "digest"` asks for the usage digest instead of a check (the digest schedule's
+Input, events/digest.json).
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ class RunRequest:
     captured_at: datetime
     run_id: str | None = None
     license_ids: tuple[str, ...] | None = None
+    digest: bool = False
     # Entries of the list behind `license_ids` that were skipped (invalid) or checked once (repeated).
     skipped: tuple[SkippedEntry, ...] = ()
     # Whether `license_ids` is the configured fleet (LICENSE_IDS + S3 list), whose list problems the run
     # reports in its config_problem alert, rather than a manual override or a fan-out chunk.
     fleet: bool = False
+
+
+ACTIONS = ("check", "digest")
 
 
 def parse_event(event: object, now: datetime) -> RunRequest:
@@ -41,7 +47,16 @@ def parse_event(event: object, now: datetime) -> RunRequest:
         run_id=str(run_id) if run_id else None,
         license_ids=override.ids if override is not None else None,
         skipped=override.skipped if override is not None else (),
+        digest=_action(event.get("action")) == "digest",
     )
+
+
+def _action(value: object) -> str:
+    if value is None:
+        return "check"
+    if value not in ACTIONS:
+        raise ConfigError(f"event field 'action' must be one of {', '.join(ACTIONS)}, got {str(value)[:40]!r}")
+    return str(value)
 
 
 def parse_event_time(value: object) -> datetime:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aws_lambda_powertools.metrics import MetricUnit
 
 from usage_monitor.alerts import AlertPolicy
+from usage_monitor.digest_run import DigestSender
 from usage_monitor.entries import LicenseList
 from usage_monitor.errors import MonitorError
 from usage_monitor.events import RunRequest
@@ -135,6 +136,7 @@ class ScheduledRun:
 
     With `FANOUT_QUEUE_URL` set, runs are dispatched as chunks to SQS instead (see `fanout`), except a
     manual run whose override fits in one chunk, which is checked in place so its caller sees the result.
+    A digest request (`"action": "digest"`) sends the weekly usage digest of the same licenses instead.
 
     A license list or dispatch failure fails the run, after the same run-level `check_failed` alert
     Monitor sends for an unreadable secret.
@@ -151,8 +153,18 @@ class ScheduledRun:
         self.monitor = monitor
         self.license_list = license_list
         self.dispatcher = dispatcher
+        self.digest = DigestSender(
+            monitor.store,
+            monitor.notifier,
+            monitor.policy,
+            forecast_history=monitor.forecast_history,
+            workers=settings.max_concurrency,
+        )
 
     def __call__(self, request: RunRequest, remaining_seconds: RemainingSeconds) -> dict[str, Any]:
+        if request.digest:  # the weekly digest: every license, read from the table, never dispatched
+            ids = self._guarded(request, lambda: self._every_license(request).ids)
+            return self.digest.send(ids, request.captured_at)
         override = request.license_ids
         if self.dispatcher is not None and not (override and len(override) <= self.settings.fanout_chunk_size):
             return self.dispatch(request, self.dispatcher)
@@ -169,13 +181,7 @@ class ScheduledRun:
 
     def dispatch(self, request: RunRequest, dispatcher: SqsDispatcher) -> dict[str, Any]:
         def plan() -> tuple[LicenseList, list[Chunk]]:
-            use_list = self.license_list is not None and not request.license_ids
-            listed = resolve_license_ids(
-                request.license_ids,
-                self._configured(),
-                self.license_list.load() if use_list and self.license_list is not None else LicenseList(),
-                named=lambda: self.monitor.tokens.load().license_list,
-            )
+            listed = self._every_license(request)
             # A manual run has no scheduler execution id; the chunks still need one for idempotency.
             run_id = request.run_id or f"manual-{uuid.uuid4()}"
             return listed, plan_chunks(request.captured_at, run_id, listed.ids, self.settings.fanout_chunk_size)
@@ -201,6 +207,15 @@ class ScheduledRun:
         }
         logger.info("run dispatched", extra={**summary, "send_message_batch_calls": calls})
         return summary
+
+    def _every_license(self, request: RunRequest) -> LicenseList:
+        use_list = self.license_list is not None and not request.license_ids
+        return resolve_license_ids(
+            request.license_ids,
+            self._configured(),
+            self.license_list.load() if use_list and self.license_list is not None else LicenseList(),
+            named=lambda: self.monitor.tokens.load().license_list,
+        )
 
     def _guarded(self, request: RunRequest, step: Callable[[], _T]) -> _T:
         try:

@@ -45,6 +45,8 @@ FUNCTION_ROLE = "UsageMonitorFunctionRole"
 SCHEDULE = "UsageMonitorFunctionSchedule"
 SCHEDULE_ROLE = "UsageMonitorFunctionScheduleRole"
 SCHEDULE_QUEUE = "UsageMonitorFunctionScheduleQueue"
+DIGEST_SCHEDULE = "UsageMonitorFunctionDigest"
+DIGEST_SCHEDULE_ROLE = "UsageMonitorFunctionDigestRole"
 WORKER = "UsageMonitorWorkerFunction"
 WORKER_ROLE = "UsageMonitorWorkerRole"
 WORKER_EVENT_SOURCE = "UsageMonitorWorkerFunctionWorkQueue"
@@ -59,6 +61,8 @@ EXPECTED_RESOURCES = {
     SCHEDULE: "AWS::Scheduler::Schedule",
     SCHEDULE_ROLE: "AWS::IAM::Role",
     SCHEDULE_QUEUE: "AWS::SQS::Queue",
+    DIGEST_SCHEDULE: "AWS::Scheduler::Schedule",
+    DIGEST_SCHEDULE_ROLE: "AWS::IAM::Role",
     "UsageMonitorLogGroup": "AWS::Logs::LogGroup",
     "FunctionErrorsAlarm": "AWS::CloudWatch::Alarm",
     "ChecksFailedAlarm": "AWS::CloudWatch::Alarm",
@@ -144,6 +148,10 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "FanOut": "disabled",
     "FanOutChunkSize": 500,
     "FanOutMaxWorkers": 4,
+    "DigestSchedule": "cron(0 9 ? * MON *)",
+    "DigestTimezone": "Asia/Kolkata",
+    "Digest": "enabled",
+    "SmsDigest": "disabled",
 }
 
 SECRET_ARN_PATTERN = (
@@ -427,6 +435,42 @@ def test_schedule_runs_the_function_with_scheduler_context(transformed):
     }
 
 
+def test_digest_schedule_asks_the_same_function_for_a_digest(sam_template, transformed):
+    schedule = transformed["Resources"][DIGEST_SCHEDULE]["Properties"]
+    assert schedule["ScheduleExpression"] == {"Ref": "DigestSchedule"}
+    assert schedule["ScheduleExpressionTimezone"] == {"Ref": "DigestTimezone"}
+    # Digest=disabled switches the schedule off rather than deleting it.
+    assert schedule["State"] == {"Fn::If": ["DigestEnabled", "ENABLED", "DISABLED"]}
+    assert sam_template["Conditions"]["DigestEnabled"] == {"Fn::Equals": [{"Ref": "Digest"}, "enabled"]}
+    assert sam_template["Parameters"]["Digest"]["AllowedValues"] == ["enabled", "disabled"]
+    assert schedule["Name"] == {"Fn::Sub": "${AWS::StackName}-usage-digest"}
+    target = schedule["Target"]
+    assert target["Arn"] == {"Fn::GetAtt": [FUNCTION, "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 21600}
+    assert json.loads(target["Input"]) == {
+        "source": "aws.scheduler",
+        "detail-type": "Usage Digest",
+        "id": "<aws.scheduler.execution-id>",
+        "time": "<aws.scheduler.scheduled-time>",
+        "action": "digest",
+        "detail": {},
+    }
+    assert _allowed(_statements(transformed["Resources"][DIGEST_SCHEDULE_ROLE])) == {
+        "lambda:InvokeFunction": [{"Fn::GetAtt": [FUNCTION, "Arn"]}],
+    }
+
+
+def test_digest_event_matches_the_digest_schedule_input(transformed):
+    event = _event("digest.json")
+    template_input = json.loads(transformed["Resources"][DIGEST_SCHEDULE]["Properties"]["Target"]["Input"])
+    assert event.keys() == template_input.keys()
+    assert {k: v for k, v in event.items() if k not in {"id", "time"}} == {
+        k: v for k, v in template_input.items() if k not in {"id", "time"}
+    }
+    assert uuid.UUID(event["id"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", event["time"])
+
+
 def test_scheduler_role_can_only_invoke_the_function_and_feed_its_dlq(transformed):
     role = transformed["Resources"][SCHEDULE_ROLE]["Properties"]
     principals = [s["Principal"] for s in role["AssumeRolePolicyDocument"]["Statement"]]
@@ -474,9 +518,22 @@ def test_alert_subscriptions_are_optional_and_sms_is_filtered_by_severity(sam_te
     assert sms["Condition"] == "HasAlertSms"
     assert sms["Properties"]["Protocol"] == "sms"
     assert sms["Properties"]["Endpoint"] == {"Ref": "AlertSmsNumber"}
+    # The digest (severity info, event_type digest) stays out of SMS unless SmsDigest=enabled; with
+    # SmsMinimumSeverity=warning, messages without an event_type (CloudWatch alarms) still pass as before.
     assert sms["Properties"]["FilterPolicy"] == {
-        "Fn::If": ["SmsCriticalOnly", {"severity": ["critical"]}, {"Ref": "AWS::NoValue"}]
+        "Fn::If": [
+            "SmsCriticalOnly",
+            {"severity": {"Fn::If": ["SmsGetsDigest", ["critical", "info"], ["critical"]]}},
+            {
+                "Fn::If": [
+                    "SmsGetsDigest",
+                    {"Ref": "AWS::NoValue"},
+                    {"$or": [{"event_type": [{"anything-but": ["digest"]}]}, {"event_type": [{"exists": False}]}]},
+                ]
+            },
+        ]
     }
+    assert sam_template["Conditions"]["SmsGetsDigest"] == {"Fn::Equals": [{"Ref": "SmsDigest"}, "enabled"]}
 
 
 def test_outputs(transformed):

@@ -156,3 +156,21 @@ def test_scheduled_event_with_a_license_override() -> None:
     request = parse_event(event, NOW)
 
     assert (request.captured_at, request.license_ids) == (SCHEDULED_AT, (LIC,))
+
+
+def test_digest_event_asks_for_the_digest_at_its_scheduled_time() -> None:
+    # Given the digest schedule's event (events/digest.json)
+    request = parse_event(sample("digest.json"), NOW)
+
+    # Then it is a digest request captured at the scheduled time, with the scheduler's id
+    assert request.digest is True
+    assert request.captured_at == datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
+    assert request.run_id == "5a0f3c2e-9b1d-4c7a-8e6f-2d4b6a8c0e1f"
+    assert parse_event({"action": "check"}, NOW).digest is False
+    assert parse_event(sample("scheduled.json"), NOW).digest is False
+
+
+@pytest.mark.parametrize("action", ["Digest", "report", "", 1, ["digest"]])
+def test_unknown_action_is_refused_by_name(action: object) -> None:
+    with pytest.raises(ConfigError, match="event field 'action' must be one of check, digest"):
+        parse_event({"action": action}, NOW)
