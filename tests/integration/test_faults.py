@@ -296,11 +296,12 @@ def test_a_resource_added_later_is_stored_and_evaluated(harness: Harness) -> Non
 
 def test_deadline_records_unreached_licenses_and_stores_the_rest(harness: Harness) -> None:
     add_licenses(harness, {"hung": HEALTHY, "fine": HEALTHY})
-    harness.configure(HTTP_READ_TIMEOUT_SECONDS="10", DEADLINE_MARGIN_SECONDS="1", MAX_CONCURRENCY="2")
-    harness.simulator.script("hung", Reply(action="hang", delay=6))
+    harness.configure(HTTP_READ_TIMEOUT_SECONDS="15", DEADLINE_MARGIN_SECONDS="1", MAX_CONCURRENCY="2")
+    harness.simulator.script("hung", Reply(action="hang", delay=12))
 
-    # 3 s before the deadline: time enough for "fine" even on a loaded machine, not for "hung".
-    summary = harness.invoke(time=T1, timeout_seconds=4.0)
+    # 7 s before the deadline (the cold start's wiring included): time enough for "fine" on a loaded
+    # machine, not for "hung".
+    summary = harness.invoke(time=T1, timeout_seconds=8.0)
 
     # Not reached is the run's capacity problem, not the license's failure (see test_run_problems).
     assert (summary["failed"], summary["unchecked"]) == ([], 1)
