@@ -4,9 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench checkov clean
+.PHONY: demo test lint typecheck unit bench checkov package clean
 
-$(STAMP): requirements-dev.txt src/requirements.txt pyproject.toml
+$(STAMP): requirements-dev.txt src/requirements.txt requirements-layer.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -37,6 +37,10 @@ checkov: $(CHECKOV_VENV)/.installed
 
 test: lint typecheck checkov
 	$(BIN)/pytest
+
+# Each function's code as `sam build` deploys it (python3.13, arm64 wheels), with its sizes; fails over 5 MB.
+package: $(STAMP)
+	$(BIN)/python -m local.package
 
 bench: $(STAMP)
 	$(BIN)/python -m local.benchmark

@@ -138,13 +138,14 @@ def _one_realistic_license(counter: ApiCounter) -> list[str]:
     import boto3
 
     from usage_monitor.digest_run import read_licenses
+    from usage_monitor.dynamo import DynamoTable
     from usage_monitor.store import DynamoStore
 
     session = boto3.session.Session(region_name=REGION)
     stack = provision(session, "{}")
     table = session.resource("dynamodb", region_name=REGION).Table(stack.table_name)
     items = seed(table, ["one"], days=14, every=timedelta(minutes=15))
-    store = DynamoStore(table, 400)
+    store = DynamoStore(DynamoTable(session.client("dynamodb", region_name=REGION), stack.table_name), 400)
     since = DIGEST_AT - timedelta(days=14)
     lines = [f"One license with 14 days of 15-minute snapshots ({items:,} items), 5 reads each:"]
     for label, sample in (("full history", None), ("sampled (digest)", DIGEST_AT)):

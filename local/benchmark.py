@@ -15,7 +15,8 @@ RSS are its own. For each fleet size N (every license in one tokens secret, LICE
   only queues the licenses to SQS (SendMessageBatch); wall, CPU and AWS calls per license, and the
   chunks read back from the queue.
 
-and, in the same run, the cold import of `usage_monitor.app` next to a bare `import boto3`, and the weekly
+and, in the same run, the cold start (local.coldstart): `import usage_monitor.app` next to a bare
+`import boto3`, and import + the first `wire()` next to `import boto3` + one client; and the weekly
 digest at N = 1,000 (`local.bench_digest`: AWS calls per license, message size, CPU). It prints
 plain-text tables and one PASS/FAIL line per target. Every wait is bounded; nothing leaves 127.0.0.1.
 
@@ -35,7 +36,6 @@ import json
 import os
 import select
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,8 +46,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from local.aws import ACCOUNT_ID, REGION, ROOT, LocalStack, create_work_queue, provision
+from local.aws import REGION, ROOT, create_work_queue, provision
 from local.bench_simulator import fleet_ids, is_busy, token_for
+from local.coldstart import (
+    CLOSED_PORT,
+    ImportTimes,
+    cold_start_lines,
+    cold_start_targets,
+    measure_imports,
+    probe_settings,
+)
 
 DEFAULT_SIZES = (100, 1_000, 10_000)
 QUICK_SIZES = (100, 1_000)
@@ -57,7 +65,6 @@ RUN_INTERVAL = timedelta(minutes=15)
 TARGET_STEADY_CALLS = 0.1  # AWS API calls per license, steady state
 TARGET_RSS_MIB = 128.0  # peak RSS at N = 10,000
 TARGET_RSS_AT = 10_000
-TARGET_IMPORT_RATIO = 1.5  # import usage_monitor.app vs import boto3
 TARGET_EFFICIENCY = 0.9  # N·L/C / wall, steady run at the largest N
 SECRET_STRING_LIMIT = 65_536  # Secrets Manager's SecretString quota, which moto does not enforce
 FANOUT_CHUNK_SIZE = 500  # licenses per work message in the dispatcher scenario (the setting's default)
@@ -452,71 +459,6 @@ def check_runs(result: SizeResult) -> None:
                 )
 
 
-# --- cold start ----------------------------------------------------------------------------------------
-
-BOTO3 = "import boto3"
-APP = "import usage_monitor.app"
-APP_WIRED = "import usage_monitor.app + wire()"
-IMPORT_PROBES = {
-    BOTO3: "import boto3",
-    APP: "import usage_monitor.app",
-    # What the first invocation adds before its first request: boto3, the clients, the idempotency layer.
-    APP_WIRED: (
-        "import os, usage_monitor.app; from usage_monitor.settings import Settings; "
-        "from usage_monitor.wiring import wire; wire(Settings.from_env(os.environ))"
-    ),
-}
-
-
-@dataclass
-class ImportTimes:
-    """Per probe: perf_counter and process_time seconds of each sample, and the load meanwhile."""
-
-    wall: dict[str, list[float]]
-    cpu: dict[str, list[float]]
-    load: float
-
-    def median(self, label: str, *, cpu: bool = False) -> float:
-        return statistics.median((self.cpu if cpu else self.wall)[label])
-
-    def ratio(self, *, cpu: bool = False) -> float:
-        return self.median(APP, cpu=cpu) / self.median(BOTO3, cpu=cpu)
-
-
-def import_seconds(code: str, env: dict[str, str]) -> tuple[float, float]:
-    probe = (
-        "import time\nt, c = time.perf_counter(), time.process_time()\n"
-        f"{code}\nprint(time.perf_counter() - t, time.process_time() - c)"
-    )
-    completed = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", probe],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    wall, cpu = completed.stdout.strip().splitlines()[-1].split()
-    return float(wall), float(cpu)
-
-
-def measure_imports(samples: int, env: dict[str, str]) -> ImportTimes:
-    """Fresh interpreter per sample, the probes taking turns; one unrecorded warm-up each."""
-    for code in IMPORT_PROBES.values():
-        import_seconds(code, env)
-    times = ImportTimes({label: [] for label in IMPORT_PROBES}, {label: [] for label in IMPORT_PROBES}, 0.0)
-    loads = [os.getloadavg()[0]]
-    for _ in range(samples):
-        for label, code in IMPORT_PROBES.items():
-            wall, cpu = import_seconds(code, env)
-            times.wall[label].append(wall)
-            times.cpu[label].append(cpu)
-        loads.append(os.getloadavg()[0])
-    times.load = max(loads)
-    return times
-
-
 # --- what was measured --------------------------------------------------------------------------------
 
 
@@ -723,19 +665,7 @@ def render(
     out += dispatcher_lines(results)
     out += simulator_lines(results, options)
     out += secret_lines(results)
-    out += [
-        "",
-        f"Cold start: fresh interpreter per sample, perf_counter round the code, median of {options.import_samples}"
-        " (CPU = process_time, less sensitive to other load)",
-    ]
-    boto3_wall, boto3_cpu = imports.median(BOTO3), imports.median(BOTO3, cpu=True)
-    for label, samples in imports.wall.items():
-        wall, cpu = imports.median(label), imports.median(label, cpu=True)
-        out.append(
-            f"  {label:<34} {wall * 1000:6.1f} ms {wall / boto3_wall:5.2f} x boto3   CPU {cpu * 1000:6.1f} ms "
-            f"{cpu / boto3_cpu:5.2f} x   ({', '.join(f'{t * 1000:.0f}' for t in samples)} ms)"
-        )
-    out.append("  (the handler imports boto3 lazily, in wire(): the first invocation pays the difference)")
+    out += ["", *cold_start_lines(imports, options.import_samples)]
     targets, all_pass = target_lines(results, imports, options)
     out += ["", "Targets", *targets]
     return out, all_pass
@@ -846,20 +776,9 @@ def target_lines(results: list[SizeResult], imports: ImportTimes, options: Optio
         )
     else:
         lines.append(f"  SKIP  peak RSS ≤ {TARGET_RSS_MIB:g} MiB at N={TARGET_RSS_AT:,}: that size was not run")
-    ratio = imports.ratio()
-    ok = ratio <= TARGET_IMPORT_RATIO
-    outcomes.append(ok)
-    busy = os.cpu_count() or 1
-    caveat = (
-        f"; load average reached {imports.load:.1f} on {busy} CPUs, so wall samples are noisy: "
-        f"the CPU-time ratio is {imports.ratio(cpu=True):.2f}"
-        if imports.load > busy
-        else ""
-    )
-    lines.append(
-        f"  {verdict(ok)}  import usage_monitor.app ≤ {TARGET_IMPORT_RATIO} x import boto3: {ratio:.2f} x "
-        f"({imports.median(APP) * 1000:.0f} ms vs {imports.median(BOTO3) * 1000:.0f} ms){caveat}"
-    )
+    for ok, text in cold_start_targets(imports):
+        outcomes.append(ok)
+        lines.append(f"  {verdict(ok)}  {text}")
     largest = max(results, key=lambda r: r.n)
     bound = largest.n * options.latency / options.concurrency
     efficiency = bound / largest.scenarios["latency"].runs[1]["wall_s"]
@@ -946,13 +865,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             moto.stop()
         progress(f"cold imports ({options.import_samples} samples each)")
-        probe_stack = LocalStack(
-            table_name="usage-snapshots",
-            topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:leegality-usage-alerts",
-            queue_url="",
-            secret_id="leegality-usage-monitor/tokens",
-        )
-        import_env = function_env(probe_stack.environment("http://127.0.0.1:9/api"), "http://127.0.0.1:9")
+        import_env = function_env(probe_settings(), CLOSED_PORT)
         imports = measure_imports(options.import_samples, import_env)
     digest = digest_lines()
     load_after = os.getloadavg()

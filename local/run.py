@@ -189,12 +189,13 @@ def _send_digest(stack: LocalStack, at: datetime) -> None:
 
 
 def _write_report(session: Any, stack: LocalStack, now: datetime) -> None:
+    from usage_monitor.dynamo import DynamoTable
     from usage_monitor.report_cli import build_report
     from usage_monitor.settings import Settings
     from usage_monitor.store import DynamoStore
     from usage_monitor.wiring import policy_from
 
-    table = session.resource("dynamodb", region_name=REGION).Table(stack.table_name)
+    table = DynamoTable(session.client("dynamodb", region_name=REGION), stack.table_name)
     policy = policy_from(Settings.from_env(os.environ))
     html = build_report(DynamoStore(table, 400), tuple(LICENSES), now, MONTH_DAYS, policy)
     REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from usage_monitor.flapping import Damping, FlapState, damp
 from usage_monitor.forecast import Forecast, moved_closer, should_alert
 from usage_monitor.models import CheckError, CheckResult, Resource
 from usage_monitor.settings import ThresholdOverride
@@ -34,6 +35,7 @@ class EventType(StrEnum):
     # Run-level problems (see run_problems): a bad configuration, a fleet too big for one run.
     CONFIG_PROBLEM = "config_problem"
     CAPACITY = "capacity"
+    FLAPPING = "flapping"
 
 
 class Severity(StrEnum):
@@ -57,6 +59,13 @@ class AlertPolicy:
     failure_alert_after_runs: int = 3
     overrides: tuple[ThresholdOverride, ...] = ()
     forecast_alert_days: int = 14
+    # Percentage points a resource must fall below a notified level's threshold before it leaves that
+    # level (hysteresis): a count moving by one around a line must not alert on every run. 0 = none.
+    hysteresis: Decimal = Decimal(0)
+    # Flap damping: more than `flap_max_changes` notified changes within `flap_window` hold notices
+    # until the license is stable for a window. 0 = off.
+    flap_max_changes: int = 0
+    flap_window: timedelta = timedelta(hours=6)
 
     def thresholds_for(self, license_id: str | None, resource: str) -> tuple[Decimal, ...]:
         """The most specific override (license + resource, license, resource), else the defaults."""
@@ -82,6 +91,30 @@ class AlertPolicy:
             reached.append(LIMIT_LEVEL)
         return max(reached, default=None)
 
+    def held_level(self, resource: Resource, notified: Decimal, license_id: str | None = None) -> Decimal | None:
+        """The level a resource notified at `notified` keeps: the highest level at or below it whose line
+        minus the hysteresis margin the resource has not fallen under; None once below all of them.
+
+        With a margin of 0 this is `level_of` capped at `notified`, today's per-crossing behaviour.
+        """
+        if not resource.evaluable:
+            return notified
+        current, limit = resource.current, resource.limit
+        assert current is not None
+        assert limit is not None
+        levels = [*self.thresholds_for(license_id, resource.name), LIMIT_LEVEL]
+        # Integer arithmetic as in `level_of`: current / limit >= (level - margin) / 100.
+        held = [
+            level
+            for level in levels
+            if level <= notified and Decimal(current) * 100 >= (level - self.hysteresis) * limit
+        ]
+        return max(held, default=None)
+
+    def clears_below(self, level: Decimal) -> Decimal:
+        """The percent under which a resource notified at `level` leaves it."""
+        return max(level - self.hysteresis, Decimal(0))
+
     def reminder_due(self, notified_at: datetime, now: datetime) -> bool:
         return self.remind_after is not None and now - notified_at >= self.remind_after
 
@@ -104,6 +137,8 @@ class FailureStreak:
     since: datetime | None = None
     notified_at: datetime | None = None
     last_error: str | None = None
+    # The failure kind last notified: a different kind mid-streak (a 5xx streak turning into a 401) is news.
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,10 +159,25 @@ class AlertState:
     forecasts: Mapping[str, ForecastMark] = field(default_factory=dict)
     # Mutes: resource name (or "*" for the whole license) → muted until.
     silences: Mapping[str, datetime] = field(default_factory=dict)
+    flap: FlapState = field(default_factory=FlapState)
 
     @property
     def active(self) -> bool:
         return bool(self.resources) or self.failures.notified_at is not None
+
+    @property
+    def critical(self) -> bool:
+        return self.failures.notified_at is not None or any(m.level >= LIMIT_LEVEL for m in self.resources.values())
+
+    def label(self) -> str:
+        """What is notified, in words: the states a flapping notice says it moves between."""
+        parts = [
+            f"{name} at the limit" if mark.level == LIMIT_LEVEL else f"{name} >= {mark.level.normalize():f}%"
+            for name, mark in sorted(self.resources.items())
+        ]
+        if self.failures.notified_at is not None:
+            parts.append("check failing")
+        return ", ".join(parts) or "all below thresholds"
 
 
 @dataclass(frozen=True)
@@ -148,6 +198,18 @@ class CheckChange:
 
 
 @dataclass(frozen=True)
+class DampingNote:
+    """Why a `flapping` message was sent: the hold starts (`settled` False) or ends."""
+
+    settled: bool
+    changes: int
+    since: datetime
+    window: timedelta
+    states: tuple[str, ...]
+    settled_at: str = ""
+
+
+@dataclass(frozen=True)
 class Alert:
     """One message for one license and run, listing every change."""
 
@@ -162,6 +224,7 @@ class Alert:
     resource_thresholds: Mapping[str, tuple[Decimal, ...]] = field(default_factory=dict)
     # Set for run-level problem alerts (and their recovered notices) only.
     problem: RunProblem | None = None
+    damping: DampingNote | None = None
 
     @property
     def reminder(self) -> bool:
@@ -176,6 +239,8 @@ class Alert:
 class Evaluation:
     state: AlertState
     alert: Alert | None
+    # A notice held back by flap damping (counted in the AlertsDamped metric).
+    damped: bool = False
 
     def state_changed(self, before: AlertState) -> bool:
         return replace(self.state, version=before.version) != before
@@ -193,6 +258,63 @@ def evaluate(
     `forecasts` (by resource) are given on runs that computed them; they add forecast alerts and put
     the projected date into threshold alerts.
     """
+    return _damped(_evaluate(result, before, policy, now, forecasts), result.license_id, before, policy, now)
+
+
+STATE_CHANGES = frozenset(
+    {ChangeKind.CROSSED, ChangeKind.RECOVERED, ChangeKind.CHECK_FAILED, ChangeKind.CHECK_RECOVERED}
+)
+
+
+def _damped(
+    evaluation: Evaluation, license_id: str, before: AlertState, policy: AlertPolicy, now: datetime
+) -> Evaluation:
+    """Flap damping on top of the per-change rules (see `flapping`)."""
+    alert = evaluation.alert
+    kinds = set() if alert is None else {c.kind for c in alert.resource_changes}
+    if alert is not None and alert.check_change is not None:
+        kinds.add(alert.check_change.kind)
+    after = evaluation.state
+    flap, decision = damp(
+        before.flap,
+        changed=bool(kinds & STATE_CHANGES),
+        previous_label=before.label(),
+        label=after.label(),
+        now=now,
+        max_changes=policy.flap_max_changes,
+        window=policy.flap_window,
+    )
+    after = replace(after, flap=flap)
+    if decision is Damping.PASS:
+        return Evaluation(after, alert)
+    if decision is Damping.HOLD or decision is Damping.QUIET:
+        return Evaluation(after, None, damped=alert is not None)
+    critical = after.critical if decision is Damping.SETTLE else (before.critical or after.critical)
+    note = DampingNote(
+        settled=decision is Damping.SETTLE,
+        changes=len(flap.changes) if decision is Damping.START else len(before.flap.changes),
+        since=(flap.changes or (now,))[0] if decision is Damping.START else (before.flap.held_since or now),
+        window=policy.flap_window,
+        states=flap.states if decision is Damping.START else before.flap.states,
+        settled_at=after.label() if decision is Damping.SETTLE else "",
+    )
+    base = alert or Alert(license_id, now, EventType.FLAPPING, Severity.WARNING, policy.thresholds)
+    flapping = replace(
+        base,
+        event_type=EventType.FLAPPING,
+        severity=Severity.CRITICAL if critical else Severity.WARNING,
+        damping=note,
+    )
+    return Evaluation(after, flapping)
+
+
+def _evaluate(
+    result: CheckResult,
+    before: AlertState,
+    policy: AlertPolicy,
+    now: datetime,
+    forecasts: Mapping[str, Forecast] | None = None,
+) -> Evaluation:
     if result.error is not None:
         failures, check_change = _failed_check(result.error, before.failures, policy, now)
         return _finish(result.license_id, now, policy, replace(before, failures=failures), (), check_change)
@@ -224,19 +346,26 @@ def _resource_changes(
         previous = notified.get(resource.name)
         previous_level = previous.level if previous else None
         outlook = forecasts.get(resource.name)
-        if level is None:
-            if previous is not None:
-                changes.append(ResourceChange(ChangeKind.RECOVERED, resource, None, previous_level))
-                del resources[resource.name]
-        elif previous is None or level > previous.level:
+        if previous is None:
+            if level is not None:
+                changes.append(ResourceChange(ChangeKind.CROSSED, resource, level, None, outlook))
+                resources[resource.name] = NotifiedLevel(level, now)
+            continue
+        if level is not None and level > previous.level:
             changes.append(ResourceChange(ChangeKind.CROSSED, resource, level, previous_level, outlook))
             resources[resource.name] = NotifiedLevel(level, now)
-        elif level < previous.level:
+            continue
+        # Inside a notified level's hysteresis band nothing is sent and the mark does not move.
+        held = policy.held_level(resource, previous.level, result.license_id)
+        if held is None:
+            changes.append(ResourceChange(ChangeKind.RECOVERED, resource, None, previous_level))
+            del resources[resource.name]
+        elif held < previous.level:
             # Stepping down stays silent, but lowers the mark so crossing back up is a new crossing.
-            resources[resource.name] = NotifiedLevel(level, previous.notified_at)
+            resources[resource.name] = NotifiedLevel(held, previous.notified_at)
         elif policy.reminder_due(previous.notified_at, now):
-            changes.append(ResourceChange(ChangeKind.REMINDER, resource, level, previous_level, outlook))
-            resources[resource.name] = NotifiedLevel(level, now)
+            changes.append(ResourceChange(ChangeKind.REMINDER, resource, held, previous_level, outlook))
+            resources[resource.name] = NotifiedLevel(held, now)
     return resources, tuple(changes)
 
 
@@ -272,15 +401,20 @@ def _failed_check(
     consecutive = before.consecutive + 1
     since = before.since or now
     notified_at = before.notified_at
+    kind = before.kind
     change = None
     if notified_at is None:
         if error.needs_attention_now or consecutive >= policy.failure_alert_after_runs:
             change = CheckChange(ChangeKind.CHECK_FAILED, error, consecutive, since)
-            notified_at = now
+            notified_at, kind = now, error.kind.value
+    elif kind is not None and kind != error.kind.value:
+        # Still failing, but for another reason (e.g. the token now needs fixing): say so once.
+        change = CheckChange(ChangeKind.CHECK_FAILED, error, consecutive, since)
+        notified_at, kind = now, error.kind.value
     elif policy.reminder_due(notified_at, now):
         change = CheckChange(ChangeKind.REMINDER, error, consecutive, since)
         notified_at = now
-    return FailureStreak(consecutive, since, notified_at, error.describe()), change
+    return FailureStreak(consecutive, since, notified_at, error.describe(), kind), change
 
 
 def _finish(
@@ -334,6 +468,8 @@ def apply_silences(alert: Alert, silences: Mapping[str, datetime], now: datetime
         return alert
     if WHOLE_LICENSE in muted:
         return None
+    if alert.damping is not None:
+        return alert  # about the license as a whole: only a whole-license mute holds it
     changes = tuple(c for c in alert.resource_changes if c.resource.name not in muted)
     if changes == alert.resource_changes:
         return alert

@@ -39,6 +39,7 @@ from usage_monitor.report import UsageRow, level_label, row_from_snapshot, usage
 from usage_monitor.settings import (
     PRODUCTION_BASE_URL,
     SANDBOX_BASE_URL,
+    parse_hysteresis,
     parse_thresholds,
     validate_base_url,
     validate_license_id,
@@ -148,7 +149,7 @@ def thresholds_option(parser: argparse.ArgumentParser) -> None:
 def policy_of(args: argparse.Namespace) -> AlertPolicy:
     raw = args.thresholds if args.thresholds is not None else _env("ALERT_THRESHOLDS") or DEFAULT_THRESHOLDS
     source = "--thresholds" if args.thresholds is not None else "ALERT_THRESHOLDS"
-    return AlertPolicy(parse_thresholds(raw, source))
+    return AlertPolicy(parse_thresholds(raw, source), hysteresis=parse_hysteresis(_env("ALERT_HYSTERESIS_POINTS")))
 
 
 def aws_session(args: argparse.Namespace) -> Any:
@@ -431,10 +432,11 @@ def run_history(args: argparse.Namespace) -> int:
 
 def query_snapshots(session: Any, table_name: str, license_id: str, since: datetime) -> list[dict[str, Any]]:
     """Every snapshot of the license captured at or after `since`, oldest first, all pages."""
+    from usage_monitor.dynamo import DynamoTable
     from usage_monitor.store import query_history
 
     with aws_errors(session.region_name, f"table {table_name}"):
-        table = session.resource("dynamodb", config=aws_config()).Table(table_name)
+        table = DynamoTable(session.client("dynamodb", config=aws_config()), table_name)
         items = query_history(table, license_id, since)
     # Alert state and idempotency records live in other partitions; this guards older layouts.
     return [item for item in items if item.get("record_type", "snapshot") == "snapshot"]
@@ -603,8 +605,10 @@ def _table(args: argparse.Namespace) -> tuple[Any, str]:
     name = args.table or _env("SNAPSHOT_TABLE")
     if not name:
         raise CliError("no table: pass --table NAME or set SNAPSHOT_TABLE (the stack output SnapshotTableName)")
+    from usage_monitor.dynamo import DynamoTable
+
     session = aws_session(args)
-    return session.resource("dynamodb", config=aws_config()).Table(name), session.region_name
+    return DynamoTable(session.client("dynamodb", config=aws_config()), name), session.region_name
 
 
 def _add_mute(commands: Any) -> None:

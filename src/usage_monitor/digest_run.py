@@ -18,7 +18,7 @@ from usage_monitor.alerts import AlertPolicy, AlertState
 from usage_monitor.digest import CHANGE_WINDOW, LicenseDigest, counts, license_digest, render_digest
 from usage_monitor.observability import logger, metrics
 from usage_monitor.render import OutgoingMessage, iso
-from usage_monitor.store import StoredState
+from usage_monitor.store import ItemFilter, StoredState
 
 _T = TypeVar("_T")
 RECENT = timedelta(hours=2)
@@ -27,7 +27,7 @@ Build = Callable[[str, list[dict[str, Any]], AlertState | None], _T]
 
 
 class HistoryStore(Protocol):
-    def history(self, license_id: str, since: datetime, only: Any = None) -> list[dict[str, Any]]: ...
+    def history(self, license_id: str, since: datetime, only: ItemFilter | None = None) -> list[dict[str, Any]]: ...
 
     def load_states(self, license_ids: Sequence[str]) -> dict[str, StoredState]: ...
 
@@ -79,11 +79,12 @@ def read_licenses(
         yield from pool.map(one, license_ids)
 
 
-def _daily_sample(at: datetime) -> Any:
-    from boto3.dynamodb.conditions import Attr
-
+def _daily_sample(at: datetime) -> ItemFilter:
     # `checked_at` (ISO-8601 UTC) repeats the snapshot's time outside the key, where a filter may look.
-    return Attr("checked_at").contains(f"T{at:%H}:") | Attr("checked_at").gte(iso(at - RECENT))
+    return ItemFilter(
+        "contains(checked_at, :sample_hour) OR checked_at >= :recent",
+        {":sample_hour": f"T{at:%H}:", ":recent": iso(at - RECENT)},
+    )
 
 
 class DigestSender:

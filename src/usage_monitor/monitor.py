@@ -62,6 +62,7 @@ class RunSummary:
     skipped: list[str] = field(default_factory=list)
     repeated: list[str] = field(default_factory=list)
     unchecked: int = 0
+    damped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         extra = {"skipped": self.skipped, "repeated": self.repeated, "unchecked": self.unchecked}
@@ -390,6 +391,7 @@ class Monitor:
             published += self._deliver_pending(license_id, stored.pending, state.version)
         if evaluation is None:
             evaluation = evaluate(result, state, self.policy, captured_at, forecasts)
+        summary.damped += evaluation.damped
         # Expired mutes are dropped from the state as it is saved anyway; live ones only hold back publishing.
         after = replace(evaluation.state, silences={t: u for t, u in state.silences.items() if u > captured_at})
         alert = apply_silences(evaluation.alert, state.silences, captured_at) if evaluation.alert else None
@@ -463,6 +465,7 @@ class Monitor:
         metrics.add_metric(name="LicenseEntriesSkipped", unit=MetricUnit.Count, value=len(summary.skipped))
         metrics.add_metric(name="LicenseEntriesRepeated", unit=MetricUnit.Count, value=len(summary.repeated))
         metrics.add_metric(name="LicensesUnchecked", unit=MetricUnit.Count, value=summary.unchecked)
+        metrics.add_metric(name="AlertsDamped", unit=MetricUnit.Count, value=summary.damped)
         fleet.emit()
 
 

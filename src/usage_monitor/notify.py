@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from usage_monitor.render import OutgoingMessage
@@ -15,9 +17,17 @@ class PublishFailed(Exception):
 
 
 class SnsNotifier:
-    def __init__(self, topic_arn: str, client: SNSClient) -> None:
+    """`client` may be a function that makes it: then the client is built on the first publish, so a run
+    with nothing to announce (most runs) never pays for loading SNS's service model."""
+
+    def __init__(self, topic_arn: str, client: SNSClient | Callable[[], SNSClient]) -> None:
         self.topic_arn = topic_arn
-        self.client = client
+        self._client = client
+
+    @cached_property
+    def client(self) -> SNSClient:
+        # A boto3 client is not callable; a factory is.
+        return self._client() if callable(self._client) else self._client
 
     def publish(self, message: OutgoingMessage) -> str:
         """Returns the SNS MessageId."""

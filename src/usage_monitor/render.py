@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from usage_monitor.alerts import LIMIT_LEVEL, Alert, ChangeKind, CheckChange, EventType, ResourceChange
+from usage_monitor.alerts import LIMIT_LEVEL, Alert, ChangeKind, CheckChange, DampingNote, EventType, ResourceChange
 from usage_monitor.forecast import ForecastStatus
 from usage_monitor.models import RUN_SCOPE, FailureKind, Resource
 from usage_monitor.render_problems import problem_texts
@@ -87,6 +87,10 @@ def _number(value: Decimal) -> str:
 
 def _headline(alert: Alert) -> str:
     prefix = "Reminder: " if alert.reminder else ""
+    if alert.damping is not None:
+        if alert.damping.settled:
+            return f"settled after flapping: {alert.damping.settled_at}"
+        return "flapping between " + " / ".join(alert.damping.states) + ", notices held"
     if alert.event_type is EventType.CHECK_FAILED:
         return f"{prefix}usage check failing"
     crossed = [c for c in alert.resource_changes if c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER)]
@@ -161,6 +165,22 @@ def _check_lines(change: CheckChange) -> list[str]:
     ]
 
 
+def _damping_lines(note: DampingNote) -> list[str]:
+    hours = _number(Decimal(int(note.window.total_seconds())) / 3600)
+    if note.settled:
+        return [
+            f"Settled: after flapping since {iso(note.since)}, nothing has changed for {hours} hours.",
+            f"It settled at: {note.settled_at}. Notices for this license resume from here as usual.",
+        ]
+    return [
+        f"Flapping: the alert state changed {note.changes} times since {iso(note.since)}, between: "
+        + "; ".join(note.states)
+        + ".",
+        f"Further notices for this license are held until it has been stable for {hours} hours; "
+        "then one message says where it settled. Every run is still stored.",
+    ]
+
+
 def _email(alert: Alert) -> str:
     lines = [
         f"Leegality license usage: {alert.severity.value.upper()}{' (reminder)' if alert.reminder else ''}",
@@ -169,6 +189,8 @@ def _email(alert: Alert) -> str:
         f"Checked:  {iso(alert.captured_at)} (UTC)",
         "",
     ]
+    if alert.damping is not None:
+        lines += [*_damping_lines(alert.damping), ""]
     if alert.check_change is not None:
         lines += [*_check_lines(alert.check_change), ""]
     if alert.resource_changes:
@@ -190,6 +212,11 @@ def _percents(thresholds: tuple[Decimal, ...]) -> str:
 def _sms(alert: Alert) -> str:
     head = f"Leegality {_clip(license_label(alert.license_id), 40)} {alert.severity.value.upper()}"
     parts: list[str] = []
+    if alert.damping is not None:
+        if alert.damping.settled:
+            parts.append(f"settled: {alert.damping.settled_at}")
+        else:
+            parts.append(f"flapping, {alert.damping.changes} changes since {alert.damping.since:%H:%M}Z, notices held")
     if alert.check_change is not None:
         if alert.check_change.kind is ChangeKind.CHECK_RECOVERED:
             parts.append("check OK again")

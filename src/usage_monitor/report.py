@@ -61,9 +61,13 @@ def level_label(resource: Resource, policy: AlertPolicy) -> str:
     level = policy.level_of(resource)
     if level is None:
         return "ok"
+    # The band says when the alert will clear, so a reader knows why 77% can still show as an 80% warning.
+    band = f", clears below {policy.clears_below(level).normalize():f}%" if policy.hysteresis else ""
     if level >= LIMIT_LEVEL:
-        return "LIMIT REACHED (critical)" if level == LIMIT_LEVEL else f">= {level.normalize():f}% (critical)"
-    return f">= {level.normalize():f}% (warning)"
+        if level == LIMIT_LEVEL:
+            return f"LIMIT REACHED (critical{band})"
+        return f">= {level.normalize():f}% (critical{band})"
+    return f">= {level.normalize():f}% (warning{band})"
 
 
 def usage_table(rows: Iterable[UsageRow], policy: AlertPolicy) -> str:

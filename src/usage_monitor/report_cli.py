@@ -80,9 +80,10 @@ def run_report(args: argparse.Namespace) -> int:
     policy = _policy(args)
     session = aws_session(args)
     license_ids = _license_ids(args, session)
+    from usage_monitor.dynamo import DynamoTable
     from usage_monitor.store import DynamoStore
 
-    table = session.resource("dynamodb", config=aws_config()).Table(table_name)
+    table = DynamoTable(session.client("dynamodb", config=aws_config()), table_name)
     now = datetime.now(UTC).replace(microsecond=0)
     with aws_errors(session.region_name, f"table {table_name}"):
         html = build_report(DynamoStore(table, retention_days=1), license_ids, now, args.days, policy)

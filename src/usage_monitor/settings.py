@@ -51,6 +51,9 @@ class Settings:
     license_ids_skipped: tuple[SkippedEntry, ...] = ()
     # Above this share of invalid list entries, the config_problem alert is critical, not a warning.
     config_problem_critical_percent: float = 10.0
+    hysteresis_points: Decimal = Decimal(5)
+    flap_max_changes: int = 4
+    flap_window_hours: int = 6
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -89,7 +92,24 @@ class Settings:
             config_problem_critical_percent=_float(
                 env, "CONFIG_PROBLEM_CRITICAL_PERCENT", 10.0, maximum=100, unit=" percent"
             ),
+            hysteresis_points=parse_hysteresis(env.get("ALERT_HYSTERESIS_POINTS", "")),
+            flap_max_changes=_int(env, "ALERT_FLAP_CHANGES", 4, minimum=0, maximum=100),
+            flap_window_hours=_int(env, "ALERT_FLAP_WINDOW_HOURS", 6, minimum=1, maximum=168),
         )
+
+
+def parse_hysteresis(raw: str, setting: str = "ALERT_HYSTERESIS_POINTS") -> Decimal:
+    """Percentage points in [0, 50]; empty = 5. Above 50 a 80 % warning would last down to 30 %."""
+    text = raw.strip()
+    if not text:
+        return Decimal(5)
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ConfigError(f"{setting}: {text!r} is not a number of percentage points") from None
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal(50):
+        raise ConfigError(f"{setting}: {text!r} must be between 0 and 50 percentage points")
+    return value
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from usage_monitor.alerts import WHOLE_LICENSE
 from usage_monitor.render import iso
 from usage_monitor.store import STATE_PREFIX, STATE_SORT_KEY, parse_iso
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
+    from usage_monitor.dynamo import DynamoTable
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,11 @@ def _key(license_id: str) -> dict[str, str]:
     return {"license_id": STATE_PREFIX + license_id, "captured_at": STATE_SORT_KEY}
 
 
-def mute(table: Table, license_id: str, target: str | None, until: datetime) -> Mute:
+def mute(table: DynamoTable, license_id: str, target: str | None, until: datetime) -> Mute:
     target = target or WHOLE_LICENSE
     # Two updates: DynamoDB cannot create the `silences` map and set a key inside it in one expression.
     table.update_item(
-        Key=_key(license_id),
+        _key(license_id),
         UpdateExpression=(
             "SET silences = if_not_exists(silences, :empty), #license = :license, "
             "record_type = if_not_exists(record_type, :record_type)"
@@ -43,7 +43,7 @@ def mute(table: Table, license_id: str, target: str | None, until: datetime) -> 
         ExpressionAttributeValues={":empty": {}, ":license": license_id, ":record_type": "alert_state"},
     )
     table.update_item(
-        Key=_key(license_id),
+        _key(license_id),
         UpdateExpression="SET silences.#target = :until, version = if_not_exists(version, :zero) + :one",
         ExpressionAttributeNames={"#target": target},
         ExpressionAttributeValues={":until": iso(until), ":zero": 0, ":one": 1},
@@ -51,13 +51,13 @@ def mute(table: Table, license_id: str, target: str | None, until: datetime) -> 
     return Mute(license_id, target, until)
 
 
-def unmute(table: Table, license_id: str, target: str | None) -> bool:
+def unmute(table: DynamoTable, license_id: str, target: str | None) -> bool:
     """Returns whether a mute was there to remove."""
     from botocore.exceptions import ClientError
 
     try:
         table.update_item(
-            Key=_key(license_id),
+            _key(license_id),
             UpdateExpression="REMOVE silences.#target SET version = version + :one",
             ConditionExpression="attribute_exists(silences.#target)",
             ExpressionAttributeNames={"#target": target or WHOLE_LICENSE},
@@ -70,20 +70,16 @@ def unmute(table: Table, license_id: str, target: str | None) -> bool:
     return True
 
 
-def list_mutes(table: Table, now: datetime) -> list[Mute]:
+def list_mutes(table: DynamoTable, now: datetime) -> list[Mute]:
     """Mutes still in force, soonest to expire first (a Scan: for people, not for the scheduled run)."""
-    from boto3.dynamodb.conditions import Attr
-
     mutes: list[Mute] = []
-    kwargs: dict[str, Any] = {"FilterExpression": Attr("record_type").eq("alert_state") & Attr("silences").exists()}
-    while True:
-        page = table.scan(**kwargs)
-        items: list[dict[str, Any]] = page.get("Items", [])
-        for item in items:
-            for target, until in (item.get("silences") or {}).items():
-                moment = parse_iso(str(until))
-                if moment > now:
-                    mutes.append(Mute(str(item["license"]), str(target), moment))
-        if "LastEvaluatedKey" not in page:
-            return sorted(mutes, key=lambda m: (m.until, m.license_id, m.target))
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items = table.scan(
+        FilterExpression="record_type = :alert_state AND attribute_exists(silences)",
+        ExpressionAttributeValues={":alert_state": "alert_state"},
+    )
+    for item in items:
+        for target, until in (item.get("silences") or {}).items():
+            moment = parse_iso(str(until))
+            if moment > now:
+                mutes.append(Mute(str(item["license"]), str(target), moment))
+    return sorted(mutes, key=lambda m: (m.until, m.license_id, m.target))

@@ -16,12 +16,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from usage_monitor.alerts import AlertState, FailureStreak, ForecastMark, NotifiedLevel
+from usage_monitor.flapping import FlapState
 from usage_monitor.forecast import Forecast, UsagePoint
 from usage_monitor.models import CheckResult, Resource
 from usage_monitor.render import OutgoingMessage, iso
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
+    from usage_monitor.dynamo import DynamoTable
 
 STATE_PREFIX = "alert-state#"
 STATE_SORT_KEY = "state"
@@ -112,11 +113,23 @@ def state_to_item(license_id: str, state: AlertState, pending: OutgoingMessage |
                 "since": iso(failures.since) if failures.since else None,
                 "notified_at": iso(failures.notified_at) if failures.notified_at else None,
                 "last_error": failures.last_error,
+                "kind": failures.kind,
             }
         ),
     }
     if state.silences:
         item["silences"] = {target: iso(until) for target, until in state.silences.items()}
+    if state.flap != FlapState():
+        # Only while a license has recent changes: a quiet license's item stays as it always was.
+        flap = state.flap
+        item["flap"] = _without_none(
+            {
+                "changes": [iso(moment) for moment in flap.changes],
+                "held_since": iso(flap.held_since) if flap.held_since else None,
+                "last_change": iso(flap.last_change) if flap.last_change else None,
+                "states": list(flap.states),
+            }
+        )
     if pending is not None:
         item["pending"] = {
             "subject": pending.subject,
@@ -138,6 +151,7 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
             since=parse_iso(failures["since"]) if failures.get("since") else None,
             notified_at=parse_iso(failures["notified_at"]) if failures.get("notified_at") else None,
             last_error=failures.get("last_error"),
+            kind=failures.get("kind"),
         ),
         version=int(item.get("version", 0)),
         forecasts={
@@ -145,6 +159,7 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
             for name, mark in (item.get("forecasts") or {}).items()
         },
         silences={target: parse_iso(until) for target, until in (item.get("silences") or {}).items()},
+        flap=_flap_from(item.get("flap") or {}),
     )
     pending = item.get("pending")
     return StoredState(
@@ -153,12 +168,21 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
     )
 
 
+def _flap_from(flap: Mapping[str, Any]) -> FlapState:
+    return FlapState(
+        changes=tuple(parse_iso(moment) for moment in flap.get("changes", [])),
+        held_since=parse_iso(flap["held_since"]) if flap.get("held_since") else None,
+        last_change=parse_iso(flap["last_change"]) if flap.get("last_change") else None,
+        states=tuple(flap.get("states", [])),
+    )
+
+
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
 class DynamoStore:
-    def __init__(self, table: Table, retention_days: int) -> None:
+    def __init__(self, table: DynamoTable, retention_days: int) -> None:
         self.table = table
         self.retention_days = retention_days
 
@@ -168,13 +192,11 @@ class DynamoStore:
         with self.table.batch_writer(overwrite_by_pkeys=["license_id", "captured_at"]) as batch:
             yield SnapshotWriter(batch, self.retention_days)
 
-    def history(self, license_id: str, since: datetime, only: Any = None) -> list[dict[str, Any]]:
+    def history(self, license_id: str, since: datetime, only: ItemFilter | None = None) -> list[dict[str, Any]]:
         return query_history(self.table, license_id, since, only=only)
 
     def load_states(self, license_ids: Iterable[str]) -> dict[str, StoredState]:
         """Alert state for each license that has one, read 100 keys per BatchGetItem."""
-        # The resource's client (de)serialises attribute values itself: plain Python in and out.
-        client = self.table.meta.client
         ids = list(dict.fromkeys(license_ids))
         found: dict[str, StoredState] = {}
         for start in range(0, len(ids), BATCH_GET_LIMIT):
@@ -182,13 +204,11 @@ class DynamoStore:
                 {"license_id": STATE_PREFIX + i, "captured_at": STATE_SORT_KEY}
                 for i in ids[start : start + BATCH_GET_LIMIT]
             ]
-            request: dict[str, Any] = {self.table.name: {"Keys": keys, "ConsistentRead": True}}
             for attempt in range(BATCH_GET_ATTEMPTS):
-                response = client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self.table.name, []):
+                items, keys = self.table.batch_get(keys)
+                for item in items:
                     found[str(item["license"])] = state_from_item(item)
-                request = dict(response.get("UnprocessedKeys") or {})
-                if not request:
+                if not keys:
                     break
                 # Throttled keys come back unprocessed; botocore does not retry those for us.
                 time.sleep(min(0.05 * 2**attempt, 2.0))
@@ -208,14 +228,11 @@ class DynamoStore:
 
         new_state = replace(state, version=expected_version + 1)
         condition = "attribute_not_exists(license_id)" if expected_version == 0 else "version = :expected"
-        kwargs: dict[str, Any] = {
-            "Item": state_to_item(license_id, new_state, pending),
-            "ConditionExpression": condition,
-        }
+        kwargs: dict[str, Any] = {"ConditionExpression": condition}
         if expected_version:
             kwargs["ExpressionAttributeValues"] = {":expected": expected_version}
         try:
-            self.table.put_item(**kwargs)
+            self.table.put_item(state_to_item(license_id, new_state, pending), **kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise StateConflict(license_id) from exc
@@ -228,7 +245,7 @@ class DynamoStore:
 
         try:
             self.table.update_item(
-                Key={"license_id": STATE_PREFIX + license_id, "captured_at": STATE_SORT_KEY},
+                {"license_id": STATE_PREFIX + license_id, "captured_at": STATE_SORT_KEY},
                 UpdateExpression="REMOVE pending",
                 ConditionExpression="version = :version",
                 ExpressionAttributeValues={":version": version},
@@ -239,25 +256,30 @@ class DynamoStore:
             raise
 
 
-def query_history(table: Table, license_id: str, since: datetime, *, only: Any = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ItemFilter:
+    """A Query FilterExpression and the values it names, e.g. `ItemFilter("status = :ok", {":ok": "ok"})`."""
+
+    expression: str
+    values: Mapping[str, Any]
+
+
+def query_history(
+    table: DynamoTable, license_id: str, since: datetime, *, only: ItemFilter | None = None
+) -> list[dict[str, Any]]:
     """Snapshots of one license from `since` on, oldest first (paginated Query).
 
-    `only` (a boto3 `Attr` condition) becomes the Query's FilterExpression: DynamoDB still reads (and
-    bills) every item in the range, but returns only the matching ones, which saves the parsing.
+    `only` becomes the Query's FilterExpression: DynamoDB still reads (and bills) every item in the
+    range, but returns only the matching ones, which saves the parsing.
     """
-    from boto3.dynamodb.conditions import Key
-
-    condition = Key("license_id").eq(license_id) & Key("captured_at").gte(iso(since))
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": "license_id = :license_id AND captured_at >= :since",
+        "ExpressionAttributeValues": {":license_id": license_id, ":since": iso(since)},
+    }
     if only is not None:
-        kwargs["FilterExpression"] = only
-    while True:
-        page = table.query(**kwargs)
-        items.extend(page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        kwargs["FilterExpression"] = only.expression
+        kwargs["ExpressionAttributeValues"] = {**only.values, **kwargs["ExpressionAttributeValues"]}
+    return table.query(**kwargs)
 
 
 def usage_points(items: Iterable[Mapping[str, Any]]) -> dict[str, list[UsagePoint]]:

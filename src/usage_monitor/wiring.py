@@ -57,6 +57,9 @@ def policy_from(settings: Settings) -> AlertPolicy:
         settings.failure_alert_after_runs,
         settings.threshold_overrides,
         settings.forecast_alert_days,
+        settings.hysteresis_points,
+        settings.flap_max_changes,
+        timedelta(hours=settings.flap_window_hours),
     )
 
 
@@ -64,10 +67,14 @@ def wire(settings: Settings, session: Any = None) -> Wired:
     import boto3
     from botocore.config import Config
 
+    from usage_monitor.dynamo import DynamoTable  # imports boto3: at wiring, like boto3 itself
+
     session = session or boto3.session.Session()
     # Standard mode retries throttling and transient errors with backoff on every AWS call.
     aws_config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
-    table = session.resource("dynamodb", config=aws_config).Table(settings.snapshot_table)
+    # The low-level client, shared by the store and idempotency: the resource layer would double the
+    # first invocation's set-up cost for the same requests (see usage_monitor.dynamo).
+    dynamodb_client = session.client("dynamodb", config=aws_config)
     throttle = RequestThrottle(settings.max_requests_per_second)
     monitor = Monitor(
         tokens=TokenSource(
@@ -84,8 +91,8 @@ def wire(settings: Settings, session: Any = None) -> Wired:
             retry=default_retry(settings.retry_backoff_seconds, settings.retry_after_cap_seconds, throttle),
             throttle=throttle,
         ),
-        store=DynamoStore(table, settings.snapshot_retention_days),
-        notifier=SnsNotifier(settings.alert_topic_arn, session.client("sns", config=aws_config)),
+        store=DynamoStore(DynamoTable(dynamodb_client, settings.snapshot_table), settings.snapshot_retention_days),
+        notifier=SnsNotifier(settings.alert_topic_arn, lambda: session.client("sns", config=aws_config)),
         policy=policy_from(settings),
         license_ids=settings.license_ids,
         max_concurrency=settings.max_concurrency,
@@ -114,14 +121,24 @@ def wire(settings: Settings, session: Any = None) -> Wired:
         else None
     )
     scheduled = ScheduledRun(settings, monitor, license_list, dispatcher)
-    # A plain client: the resource's own client would re-serialise Powertools' typed attributes.
-    dynamodb_client = session.client("dynamodb", config=aws_config)
     return Wired(
         settings,
         monitor,
         idempotent_run(settings, scheduled, dynamodb_client),
-        chunk_worker(settings, monitor, dynamodb_client),
+        # Built on the worker's first batch: the scheduled function never loads batch processing.
+        _built_on_first_call(lambda: chunk_worker(settings, monitor, dynamodb_client)),
     )
+
+
+def _built_on_first_call(build: Callable[[], ProcessBatch]) -> ProcessBatch:
+    built: list[ProcessBatch] = []
+
+    def process_batch(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        if not built:
+            built.append(build())
+        return built[0](event, context)
+
+    return process_batch
 
 
 class ScheduledRun:

@@ -50,6 +50,13 @@ class Harness:
     def table(self) -> Any:
         return self.session.resource("dynamodb", region_name=REGION).Table(self.stack.table_name)
 
+    @property
+    def dynamo_table(self) -> Any:
+        """The table as the code reads and writes it: the low-level client with plain values."""
+        from usage_monitor.dynamo import DynamoTable
+
+        return DynamoTable(self.session.client("dynamodb", region_name=REGION), self.stack.table_name)
+
     def snapshots(self, license_id: str) -> list[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key
 

@@ -99,8 +99,8 @@ def test_check_exits_1_when_a_license_is_at_or_over_a_threshold(token_for_all: L
     result = run("check", "healthy", "busy", "full", "--base-url", token_for_all.base_url)
 
     assert result.code == 1
-    assert ">= 80% (warning)" in result.out
-    assert "LIMIT REACHED (critical)" in result.out
+    assert ">= 80% (warning, clears below 75%)" in result.out
+    assert "LIMIT REACHED (critical, clears below 95%)" in result.out
     assert "████████████████████" in result.out  # a full bar for the resource at its limit
     # One table, licenses in the order asked for
     starts = [line.split()[0] for line in result.out.splitlines()[1:] if not line.startswith(" ")]
@@ -115,7 +115,7 @@ def test_thresholds_option_and_env_decide_the_level(
     monkeypatch.setenv("ALERT_THRESHOLDS", "50")
     result = run("check", "busy", "--base-url", token_for_all.base_url)
     assert result.code == 1
-    assert ">= 50% (warning)" in result.out
+    assert ">= 50% (warning, clears below 45%)" in result.out
 
     bad = run("check", "busy", "--base-url", token_for_all.base_url, "--thresholds", "80,abc")
     assert bad.code == 2
@@ -243,7 +243,7 @@ def test_one_failed_license_among_healthy_ones_wins_over_thresholds(token_for_al
     result = run("check", "busy", "healthy", "--base-url", token_for_all.base_url)
 
     assert result.code == 2
-    assert ">= 80% (warning)" in result.out
+    assert ">= 80% (warning, clears below 75%)" in result.out
     assert "healthy" in result.out
     assert "CHECK FAILED" in result.out
     assert result.err.splitlines() == [
@@ -304,7 +304,7 @@ def test_check_reads_the_tokens_secret_when_no_token_is_set(harness: Harness, ru
 
     assert result.code == 1
     assert "233/1000" in result.out
-    assert ">= 80% (warning)" in result.out
+    assert ">= 80% (warning, clears below 75%)" in result.out
     for token in tokens.values():
         assert token not in result.out + result.err
 
@@ -416,7 +416,10 @@ def test_history_prints_a_chart_line_per_resource(busy_history: list[str], run: 
         "1000/1000",
         "LIMIT",
         "REACHED",
-        "(critical)",
+        "(critical,",
+        "clears",
+        "below",
+        "95%)",
     ]
     assert signatures.split()[1:] == ["▅▅▅▅", "50.0%", "50.0%", "50.0%", "50.0%", "500/1000", "ok"]
     assert lines[-1] == (
@@ -630,7 +633,7 @@ def test_demo_runs_the_local_demo():
 
     assert done.returncode == 0, done.stderr
     assert "Snapshots stored in DynamoDB" in done.stdout
-    assert "LIMIT REACHED (critical)" in done.stdout
+    assert "LIMIT REACHED (critical, clears below 95%)" in done.stdout
 
 
 def test_python_dash_m_help_documents_commands_and_exit_codes():

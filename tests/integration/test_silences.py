@@ -14,14 +14,14 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 def test_muted_license_is_recorded_but_not_alerted_and_unmuting_does_not_replay(harness: Harness) -> None:
     add_licenses(harness, {"quiet": usage_of(users=(90, 100)), "loud": usage_of(users=(90, 100))})
-    mute(harness.table, "quiet", None, NOW + timedelta(days=7))
+    mute(harness.dynamo_table, "quiet", None, NOW + timedelta(days=7))
 
     harness.invoke(time=T1)
 
     assert [a.attributes["license_id"] for a in harness.alerts()] == ["loud"]
     assert harness.snapshot("quiet", T1)["users"]["percent"] == 90  # still recorded
     # Unmute: the crossing is already in the state, so nothing is replayed...
-    assert unmute(harness.table, "quiet", None) is True
+    assert unmute(harness.dynamo_table, "quiet", None) is True
     harness.invoke(time=T2)
     assert len(harness.alerts()) == 1
     # ...but a new crossing after unmuting is sent.
@@ -32,7 +32,7 @@ def test_muted_license_is_recorded_but_not_alerted_and_unmuting_does_not_replay(
 
 def test_muting_one_resource_keeps_the_others(harness: Harness) -> None:
     add_licenses(harness, {"lic": usage_of(users=(90, 100), signatures=(95, 100))})
-    mute(harness.table, "lic", "users", NOW + timedelta(hours=1))
+    mute(harness.dynamo_table, "lic", "users", NOW + timedelta(hours=1))
 
     harness.invoke(time=T1)
 
@@ -43,7 +43,7 @@ def test_muting_one_resource_keeps_the_others(harness: Harness) -> None:
 
 def test_an_expired_mute_stops_applying_by_itself(harness: Harness) -> None:
     add_licenses(harness, {"lic": usage_of(users=(90, 100))})
-    mute(harness.table, "lic", None, datetime(2026, 11, 24, 9, 20, tzinfo=UTC))  # between T1 and T2
+    mute(harness.dynamo_table, "lic", None, datetime(2026, 11, 24, 9, 20, tzinfo=UTC))  # between T1 and T2
 
     harness.invoke(time=T1)
     assert harness.alerts() == []
@@ -52,21 +52,21 @@ def test_an_expired_mute_stops_applying_by_itself(harness: Harness) -> None:
 
     (alert,) = harness.alerts()
     assert alert.attributes["severity"] == "critical"
-    assert list_mutes(harness.table, datetime(2026, 11, 24, 9, 25, tzinfo=UTC)) == []
+    assert list_mutes(harness.dynamo_table, datetime(2026, 11, 24, 9, 25, tzinfo=UTC)) == []
 
 
 def test_a_mute_written_during_a_run_is_not_overwritten(harness: Harness) -> None:
     add_licenses(harness, {"lic": usage_of(users=(90, 100))})
     harness.invoke(time=T1)  # state now exists (alert sent)
-    mute(harness.table, "lic", "signatures", NOW + timedelta(days=1))
+    mute(harness.dynamo_table, "lic", "signatures", NOW + timedelta(days=1))
 
     harness.simulator.licenses["lic"].usage = usage_of(users=(10, 100))
     harness.invoke(time=T4)  # recovery: the run rewrites the state item
 
-    mutes = list_mutes(harness.table, NOW)
+    mutes = list_mutes(harness.dynamo_table, NOW)
     assert [(m.license_id, m.target) for m in mutes] == [("lic", "signatures")]
     assert [a.attributes["event_type"] for a in harness.alerts()] == ["threshold_crossed", "recovered"]
 
 
 def test_unmute_of_nothing_says_so(harness: Harness) -> None:
-    assert unmute(harness.table, "never-muted", None) is False
+    assert unmute(harness.dynamo_table, "never-muted", None) is False

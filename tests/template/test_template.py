@@ -105,6 +105,9 @@ SHARED_ENVIRONMENT = {
     "LEEGALITY_BASE_URL": {"Ref": "LeegalityBaseUrl"},
     "SNAPSHOT_RETENTION_DAYS": {"Ref": "SnapshotRetentionDays"},
     "ALERT_REMIND_AFTER_HOURS": {"Ref": "AlertRemindAfterHours"},
+    "ALERT_HYSTERESIS_POINTS": {"Ref": "AlertHysteresisPoints"},
+    "ALERT_FLAP_CHANGES": {"Ref": "AlertFlapChanges"},
+    "ALERT_FLAP_WINDOW_HOURS": {"Ref": "AlertFlapWindowHours"},
     "MAX_CONCURRENCY": {"Ref": "MaxConcurrency"},
     "MAX_REQUESTS_PER_SECOND": {"Ref": "MaxRequestsPerSecond"},
     "ALERT_THRESHOLD_OVERRIDES": {"Ref": "AlertThresholdOverrides"},
@@ -130,6 +133,9 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "LeegalityBaseUrl": "https://app1.leegality.com/api",
     "SnapshotRetentionDays": 400,
     "AlertRemindAfterHours": 24,
+    "AlertHysteresisPoints": 5,
+    "AlertFlapChanges": 4,
+    "AlertFlapWindowHours": 6,
     "MaxConcurrency": 16,
     "AlertEmail": "",
     "AlertSmsNumber": "",
@@ -152,6 +158,8 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "DigestTimezone": "Asia/Kolkata",
     "Digest": "enabled",
     "SmsDigest": "disabled",
+    "PowertoolsLayerVersion": 27,
+    "PowertoolsLayerArn": "",
 }
 
 SECRET_ARN_PATTERN = (
@@ -612,6 +620,9 @@ def test_deployed_function(deployed):
         "LEEGALITY_BASE_URL": "https://app1.leegality.com/api",
         "SNAPSHOT_RETENTION_DAYS": "400",
         "ALERT_REMIND_AFTER_HOURS": "24",
+        "ALERT_HYSTERESIS_POINTS": "5",
+        "ALERT_FLAP_CHANGES": "4",
+        "ALERT_FLAP_WINDOW_HOURS": "6",
         "MAX_CONCURRENCY": "16",
         "MAX_REQUESTS_PER_SECOND": "",
         "ALERT_THRESHOLD_OVERRIDES": "",

@@ -486,3 +486,53 @@ def test_no_forecast_alert_above_a_threshold_or_when_disabled() -> None:
     assert [c.kind for c in crossing.alert.resource_changes] == [ChangeKind.CROSSED]
     assert crossing.alert.resource_changes[0].forecast == outlook["signatures"]
     assert disabled.alert is None
+
+
+HYSTERESIS = AlertPolicy(thresholds=(Decimal(80), Decimal(95)), hysteresis=Decimal(5))
+
+
+@pytest.mark.parametrize(
+    ("current", "limit", "notified", "held"),
+    [
+        (799, 1000, 80, Decimal(80)),  # inside the 80% band (clears below 75%)
+        (750, 1000, 80, Decimal(80)),  # exactly at the band's edge still holds
+        (749, 1000, 80, None),  # below 75%: recovered
+        (920, 1000, 95, Decimal(95)),  # inside the 95% band (clears below 90%)
+        (890, 1000, 95, Decimal(80)),  # left 95, still inside 80's band: the mark steps down
+        (49, 50, 100, Decimal(100)),  # 98%: the limit level holds until below 95%
+        (47, 50, 100, Decimal(95)),  # 94%: left the limit, still at the 95% warning's band
+        (20, 50, 100, None),
+    ],
+)
+def test_held_level_keeps_a_notified_level_inside_its_band(current, limit, notified, held):
+    resource = Resource("users", current, limit)
+
+    assert HYSTERESIS.held_level(resource, Decimal(notified)) == held
+
+
+@pytest.mark.parametrize(("current", "notified"), [(799, 80), (960, 95), (999, 100), (700, 80)])
+def test_held_level_with_margin_zero_is_the_plain_level_capped_at_the_mark(current, notified):
+    policy = AlertPolicy(thresholds=(Decimal(80), Decimal(95)))
+    resource = Resource("users", current, 1000)
+
+    level = policy.level_of(resource)
+    expected = None if level is None else min(level, Decimal(notified))
+    assert policy.held_level(resource, Decimal(notified)) == expected
+
+
+def test_hovering_at_a_threshold_alerts_once_with_hysteresis():
+    state = AlertState()
+    sent = []
+    for i, current in enumerate([800, 799] * 10):
+        evaluation = run(ok(users(current)), state, T0 + RUN_EVERY * i, HYSTERESIS)
+        state = evaluation.state
+        if evaluation.alert is not None:
+            sent.append(evaluation.alert.event_type)
+
+    assert sent == [EventType.THRESHOLD_CROSSED]
+    assert state.resources["users"].level == Decimal(80)
+
+
+def test_clears_below_names_the_edge_of_the_band():
+    assert HYSTERESIS.clears_below(Decimal(80)) == Decimal(75)
+    assert HYSTERESIS.clears_below(Decimal(100)) == Decimal(95)

@@ -1,0 +1,63 @@
+"""Powertools comes from the official layer for the functions' runtime and architecture, or is bundled."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from local.package import RUNTIME_PACKAGES
+from tests.template.conftest import ROOT
+
+OFFICIAL_LAYER = (
+    "arn:${AWS::Partition}:lambda:${AWS::Region}:017000801446:layer:"
+    "AWSLambdaPowertoolsPythonV3-python313-arm64:${PowertoolsLayerVersion}"
+)
+FUNCTIONS = ("UsageMonitorFunction", "UsageMonitorWorkerFunction")
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_gets_the_official_layer_a_given_one_or_none(transformed, function):
+    properties = transformed["Resources"][function]["Properties"]
+    assert properties["Layers"] == {
+        "Fn::If": [
+            "PowertoolsBundled",
+            {"Ref": "AWS::NoValue"},
+            [{"Fn::If": ["OfficialPowertoolsLayer", {"Fn::Sub": OFFICIAL_LAYER}, {"Ref": "PowertoolsLayerArn"}]}],
+        ]
+    }
+    assert transformed["Conditions"]["PowertoolsBundled"] == {"Fn::Equals": [{"Ref": "PowertoolsLayerArn"}, "none"]}
+    assert transformed["Conditions"]["OfficialPowertoolsLayer"] == {"Fn::Equals": [{"Ref": "PowertoolsLayerArn"}, ""]}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_the_layer_is_built_for_the_functions_runtime_and_architecture(transformed, function):
+    properties = transformed["Resources"][function]["Properties"]
+    runtime = properties["Runtime"].replace(".", "")  # python3.13 -> python313, as the layer is named
+    (architecture,) = properties["Architectures"]
+    assert f"-{runtime}-{architecture}:" in OFFICIAL_LAYER
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("", True),
+        ("none", True),
+        ("arn:aws:lambda:me-central-1:123456789012:layer:powertools-python313-arm64:3", True),
+        ("arn:aws-cn:lambda:cn-north-1:498634801083:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27", True),
+        ("arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64", False),
+        ("arn:aws:lambda:eu-west-1:017000801446:layer:*:1", False),
+        ("None", False),
+    ],
+)
+def test_layer_arn_parameter_pattern(sam_template, value, accepted):
+    pattern = sam_template["Parameters"]["PowertoolsLayerArn"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is accepted
+
+
+def test_the_function_requirements_leave_powertools_to_the_layer_and_the_sdk_to_the_runtime():
+    deployed = (ROOT / "src" / "requirements.txt").read_text().lower()
+    for package in ("aws-lambda-powertools", "aws-xray-sdk", *RUNTIME_PACKAGES):
+        assert not re.search(rf"^{package}\b", deployed, re.MULTILINE), package
+    layer = (ROOT / "requirements-layer.txt").read_text()
+    assert re.search(r"^aws-lambda-powertools\[tracer\]==\d+\.\d+\.\d+$", layer, re.MULTILINE)
