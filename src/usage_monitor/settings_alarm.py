@@ -42,8 +42,10 @@ def alert_settings_error(env: Mapping[str, str], error: ConfigError, now: dateti
     try:
         import boto3
 
+        from usage_monitor.dynamo import DynamoTable
+
         session = session or boto3.session.Session()
-        table = session.resource("dynamodb").Table(table_name)
+        table = DynamoTable(session.client("dynamodb"), table_name)
         # Only the alert-state and publishing paths of a Monitor run here: tokens and checks are never used.
         monitor = Monitor(
             tokens=TokenSource(env.get("TOKENS_SECRET_ID", ""), _no_secret),
