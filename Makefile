@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench checkov package clean
+.PHONY: demo test lint typecheck unit bench checkov package clean fuzz
 
 $(STAMP): requirements-dev.txt src/requirements.txt requirements-layer.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ checkov: $(CHECKOV_VENV)/.installed
 
 test: lint typecheck checkov
 	$(BIN)/pytest
+
+# Property-based tests with thousands of fresh examples each (minutes); failures are kept in .hypothesis/.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -m property -q
 
 # Each function's code as `sam build` deploys it (python3.13, arm64 wheels), with its sizes; fails over 5 MB.
 package: $(STAMP)

@@ -87,7 +87,7 @@ def cpu_and_wall(action: Any) -> tuple[Any, float, float]:
 
 def measure(n: int) -> list[str]:
     """AWS is a moto server in another process, so this process's CPU time is the digest's own."""
-    from local.benchmark import FAKE_AWS, MotoServer
+    from local.bench_processes import FAKE_AWS, MotoServer
 
     os.environ.update({**FAKE_AWS, "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
     os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"

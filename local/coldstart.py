@@ -147,7 +147,7 @@ def cold_start_targets(imports: ImportTimes) -> list[tuple[bool, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from local.benchmark import function_env
+    from local.bench_processes import function_env
 
     parser = argparse.ArgumentParser(prog="python -m local.coldstart", description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=9, help="fresh interpreters per figure (9)")

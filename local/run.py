@@ -1,11 +1,12 @@
 """`make demo`: one scheduled run, end to end, on this machine.
 
 AWS is moto in-process; Leegality is the local simulator on 127.0.0.1 serving four licenses (healthy,
-over a threshold, at its limit, bad token). Runs the real Lambda handler twice (a second schedule tick
+over a threshold, at its limit, bad token). Three use an OAuth2 client (one token minted and shared), the
+fourth a static token, as the secret allows both. Runs the real Lambda handler twice (a second schedule tick
 shows that alerts go out once per crossing) and prints the stored usage and the published alerts. Then
 seeds the month before (as earlier runs would have stored it), sends the weekly digest through the same
 handler (events/digest.json) and prints it as email and SMS, and writes the HTML usage report to
-build/demo/report.html.
+build/demo/report.html. Last, a license hovering at the 80% line for eight runs shows hysteresis: one alert.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ LICENSES = {
 }
 
 
+DEMO_CLIENT = {"clientId": "acme-usage-monitor", "clientSecret": "demo-client-secret-not-real"}
+
+
 def main() -> int:
     # Quiet Powertools for a person at a terminal; the JSON logs and EMF lines are for CloudWatch.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "CRITICAL")
@@ -41,14 +45,20 @@ def main() -> int:
     from moto import mock_aws
 
     with LeegalitySimulator() as simulator, mock_aws():
+        simulator.tokens.add_client(DEMO_CLIENT["clientId"], DEMO_CLIENT["clientSecret"])
+        credentials: dict[str, Any] = {}
         for license_id, usage in LICENSES.items():
-            simulator.add_license(license_id, f"token-for-{license_id}", usage)
-        tokens = {license_id: f"token-for-{license_id}" for license_id in LICENSES}
-        tokens["acme-badtoken-0004"] = "an-expired-token"
+            if license_id == "acme-badtoken-0004":
+                # A pasted static token that has expired: still accepted in the secret, refused by the API.
+                simulator.add_license(license_id, "the-current-token", usage)
+                credentials[license_id] = "an-expired-token"
+            else:
+                simulator.add_license(license_id, None, usage, client_id=DEMO_CLIENT["clientId"])
+                credentials[license_id] = DEMO_CLIENT
         import json
 
         session = boto3.session.Session(region_name=REGION)
-        stack = provision(session, json.dumps(tokens))
+        stack = provision(session, json.dumps(credentials))
         os.environ.update(stack.environment(simulator.base_url))
 
         print("Leegality usage monitor: local run")
@@ -61,11 +71,60 @@ def main() -> int:
         for tick in range(2):
             event = {**event, "id": f"demo-run-{tick}", "time": _iso(first + timedelta(minutes=15 * tick))}
             _run_once(session, stack, event, tick)
+            print(
+                f"  OAuth2 client {DEMO_CLIENT['clientId']!r}: token requests to the simulator so far: "
+                f"{simulator.tokens.request_count} (one JWT, cached until shortly before its exp, shared by "
+                f"{len(LICENSES) - 1} licenses)\n"
+            )
         _seed_month(session, stack, first)
         digest_at = first + timedelta(minutes=30)
         _send_digest(stack, digest_at)
         _write_report(session, stack, digest_at)
+    _hover_demo(first)
     return 0
+
+
+HOVER = "acme-hover-0005"
+HOVER_USERS = (800, 799, 800, 799, 800, 799, 800, 799)
+
+
+def _hover_demo(first: datetime) -> None:
+    """A license whose users move by one around the 80% line, as admins add and remove users all day:
+    with the default hysteresis it alerts once; without (margin 0) it alerts on every run."""
+    import json
+
+    import boto3
+    from moto import mock_aws
+
+    from usage_monitor import app
+
+    print(f"\nHysteresis: {HOVER} hovers at the 80% line for {len(HOVER_USERS)} runs (users out of 1000)")
+    sent_by_margin: dict[str, int] = {}
+    for margin in ("5", "0"):
+        with LeegalitySimulator() as simulator, mock_aws():
+            simulator.add_license(HOVER, "token-for-hover", usage_of(users=(800, 1000)))
+            session = boto3.session.Session(region_name=REGION)
+            stack = provision(session, json.dumps({HOVER: "token-for-hover"}))
+            # Margin 0 also without flap damping: today's one message per crossing, for comparison.
+            damping = "4" if margin == "5" else "0"
+            env = stack.environment(simulator.base_url, ALERT_HYSTERESIS_POINTS=margin, ALERT_FLAP_CHANGES=damping)
+            os.environ.update(env)
+            app.reset()
+            for tick, users in enumerate(HOVER_USERS):
+                simulator.licenses[HOVER].usage = usage_of(users=(users, 1000))
+                before = len(published_alerts(stack.topic_arn))
+                time = _iso(first + timedelta(days=1, minutes=15 * tick))
+                app.lambda_handler({"id": f"hover-{margin}-{tick}", "time": time}, FakeContext())
+                new = published_alerts(stack.topic_arn)[before:]
+                if margin == "5":
+                    said = ", ".join(f"{a.attributes['event_type']} ({a.attributes['severity']})" for a in new)
+                    print(f"  run {tick + 1}  users {users}/1000  ->  {said or 'nothing (inside the band)'}")
+            sent_by_margin[margin] = len(published_alerts(stack.topic_arn))
+        app.reset()
+    print(
+        f"  {sent_by_margin['5']} alert in {len(HOVER_USERS)} runs with ALERT_HYSTERESIS_POINTS=5 (the 80% warning "
+        f"clears below 75%); {sent_by_margin['0']} with ALERT_HYSTERESIS_POINTS=0 and no flap damping"
+    )
 
 
 def _run_once(session: Any, stack: LocalStack, event: dict[str, Any], tick: int) -> None:
@@ -189,8 +248,8 @@ def _send_digest(stack: LocalStack, at: datetime) -> None:
 
 
 def _write_report(session: Any, stack: LocalStack, now: datetime) -> None:
+    from usage_monitor.digest_run import build_report
     from usage_monitor.dynamo import DynamoTable
-    from usage_monitor.report_cli import build_report
     from usage_monitor.settings import Settings
     from usage_monitor.store import DynamoStore
     from usage_monitor.wiring import policy_from

@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+from local.token_issuer import TOKEN_PATH, TokenIssuer
+
 PATH_PREFIX = "/api/api/v1/licenses/"
 PATH_SUFFIX = "/usage-statistics"
 
@@ -42,8 +44,9 @@ class Reply:
 
 @dataclass
 class LicenseFixture:
-    token: str
+    token: str | None
     usage: dict[str, Any]
+    client_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class LeegalitySimulator:
         self.licenses: dict[str, LicenseFixture] = {}
         self.scripts: dict[str, deque[Reply]] = {}
         self.requests: list[RecordedRequest] = []
+        self.tokens = TokenIssuer()
+        self.auth_styles: list[str] = []
         self._lock = threading.Lock()
         self._server = _Server((host, 0), _Handler)
         self._server.simulator = self
@@ -102,8 +107,12 @@ class LeegalitySimulator:
         host, port = self._server.server_address[:2]
         return f"{self._scheme}://{host!s}:{port}/api"
 
-    def add_license(self, license_id: str, token: str, usage: dict[str, Any]) -> None:
-        self.licenses[license_id] = LicenseFixture(token, usage)
+    def add_license(
+        self, license_id: str, token: str | None, usage: dict[str, Any], *, client_id: str | None = None
+    ) -> None:
+        """A license answered for its static `token`, or (with `client_id`) for any unexpired token
+        minted by that OAuth2 client (see `tokens.add_client`)."""
+        self.licenses[license_id] = LicenseFixture(token, usage, client_id)
 
     def script(self, license_id: str, *replies: Reply) -> None:
         """Replies served (once each, in order) before the license's normal answer."""
@@ -135,7 +144,11 @@ class LeegalitySimulator:
     def _next_reply(self, license_id: str, token: str | None, path: str) -> Reply:
         with self._lock:
             fixture = self.licenses.get(license_id)
-            matched = fixture is not None and token == fixture.token
+            matched = fixture is not None and (
+                self.tokens.valid(token, fixture.client_id)
+                if fixture.client_id is not None
+                else token is not None and token == fixture.token
+            )
             self.requests.append(RecordedRequest(license_id, path, matched, token is not None))
             queue = self.scripts.get(license_id)
             if queue:
@@ -164,6 +177,20 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests and the demo print what matters themselves."""
 
+    def do_POST(self) -> None:
+        path = self.path.split("?", 1)[0]
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(min(length, 1 << 20))
+        if path != TOKEN_PATH:
+            self._send(Reply(404, {"code": "LE_ERR_SS_404", "errors": [{"message": "Not found", "code": None}]}))
+            return
+        answer = self.server.simulator.tokens.answer(raw)
+        if isinstance(answer, Reply):
+            self._send(answer)
+            return
+        status, body, headers = answer
+        self._send(Reply(status, body, headers))
+
     def do_GET(self) -> None:
         simulator = self.server.simulator
         path = self.path.split("?", 1)[0]
@@ -173,7 +200,11 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         license_id = unquote(path[len(PATH_PREFIX) : -len(PATH_SUFFIX)])
-        reply = simulator._next_reply(license_id, self.headers.get("X-Auth-Token"), path)
+        # Both header styles SignStation's pages mention; which one arrived is recorded.
+        bearer = self.headers.get("Authorization", "")
+        token = self.headers.get("X-Auth-Token") or (bearer[7:] if bearer.startswith("Bearer ") else None)
+        simulator.auth_styles.append("X-Auth-Token" if self.headers.get("X-Auth-Token") else "Authorization")
+        reply = simulator._next_reply(license_id, token, path)
         if simulator.latency:
             time.sleep(simulator.latency)
         if reply.delay and reply.action != "drip":

@@ -16,3 +16,11 @@ os.environ.update(
     POWERTOOLS_SERVICE_NAME="leegality-usage-monitor",
     POWERTOOLS_METRICS_NAMESPACE="LeegalityUsageMonitor",
 )
+
+# Property-based tests: a modest, reproducible run in `make test`; `make fuzz` (HYPOTHESIS_PROFILE=fuzz)
+# runs thousands of fresh examples and keeps failures in .hypothesis/ to replay them.
+from hypothesis import settings
+
+settings.register_profile("ci", max_examples=50, derandomize=True, deadline=None, database=None, print_blob=True)
+settings.register_profile("fuzz", max_examples=3000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

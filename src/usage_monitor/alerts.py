@@ -14,11 +14,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from usage_monitor.flapping import Damping, FlapState, damp
 from usage_monitor.forecast import Forecast, moved_closer, should_alert
-from usage_monitor.models import CheckError, CheckResult, Resource
+from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
 from usage_monitor.settings import ThresholdOverride
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class EventType(StrEnum):
     RECOVERED = "recovered"
     CHECK_FAILED = "check_failed"
     FORECAST = "forecast"
+    RESOURCE_VANISHED = "resource_vanished"
     # Run-level problems (see run_problems): a bad configuration, a fleet too big for one run.
     CONFIG_PROBLEM = "config_problem"
     CAPACITY = "capacity"
@@ -50,6 +52,7 @@ class ChangeKind(StrEnum):
     CHECK_FAILED = "check_failed"
     CHECK_RECOVERED = "check_recovered"
     FORECAST = "forecast"
+    VANISHED = "vanished"
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,10 @@ class AlertPolicy:
         current, limit = resource.current, resource.limit
         assert current is not None
         assert limit is not None
-        # Integer arithmetic, not the rounded percent: 79.96% must not count as 80%.
+        # Exact arithmetic, not the rounded percent: 79.96% must not count as 80%. Fractions, not Decimals:
+        # Decimal's 28-digit context rounded 30-digit counts, so 79.99...% read as 80%.
         thresholds = self.thresholds_for(license_id, resource.name)
-        reached = [t for t in thresholds if Decimal(current) * 100 >= t * limit]
+        reached = [t for t in thresholds if current * 100 >= Fraction(t) * limit]
         if current >= limit:
             reached.append(LIMIT_LEVEL)
         return max(reached, default=None)
@@ -103,11 +107,11 @@ class AlertPolicy:
         assert current is not None
         assert limit is not None
         levels = [*self.thresholds_for(license_id, resource.name), LIMIT_LEVEL]
-        # Integer arithmetic as in `level_of`: current / limit >= (level - margin) / 100.
+        # Exact arithmetic as in `level_of`: current / limit >= (level - margin) / 100.
         held = [
             level
             for level in levels
-            if level <= notified and Decimal(current) * 100 >= (level - self.hysteresis) * limit
+            if level <= notified and current * 100 >= Fraction(level - self.hysteresis) * limit
         ]
         return max(held, default=None)
 
@@ -262,7 +266,7 @@ def evaluate(
 
 
 STATE_CHANGES = frozenset(
-    {ChangeKind.CROSSED, ChangeKind.RECOVERED, ChangeKind.CHECK_FAILED, ChangeKind.CHECK_RECOVERED}
+    {ChangeKind.CROSSED, ChangeKind.RECOVERED, ChangeKind.CHECK_FAILED, ChangeKind.CHECK_RECOVERED, ChangeKind.VANISHED}
 )
 
 
@@ -317,14 +321,21 @@ def _evaluate(
 ) -> Evaluation:
     if result.error is not None:
         failures, check_change = _failed_check(result.error, before.failures, policy, now)
-        return _finish(result.license_id, now, policy, replace(before, failures=failures), (), check_change)
+        after = replace(before, failures=failures)
+        gone: tuple[ResourceChange, ...] = ()
+        if result.error.kind is FailureKind.NO_USAGE_DATA:  # the API did answer: what it lacks is gone
+            kept, gone = _vanished(result, before.resources)
+            after = replace(after, resources=kept)
+        return _finish(result.license_id, now, policy, after, gone, check_change)
     check_change = None
     if before.failures.notified_at is not None:
         check_change = CheckChange(ChangeKind.CHECK_RECOVERED, None, before.failures.consecutive, before.failures.since)
     resources, changes = _resource_changes(result, before.resources, policy, now, forecasts or {})
+    resources, gone = _vanished(result, resources)
+    changes += gone
     after = replace(before, resources=resources, failures=FailureStreak())
     if forecasts is not None:
-        marks, forecast_changes = _forecast_changes(result, before.forecasts, policy, now, forecasts)
+        marks, forecast_changes = _forecast_changes(result, before.forecasts, policy, now, forecasts, resources)
         after = replace(after, forecasts=marks)
         changes += forecast_changes
     return _finish(result.license_id, now, policy, after, changes, check_change)
@@ -369,21 +380,47 @@ def _resource_changes(
     return resources, tuple(changes)
 
 
+def _vanished(
+    result: CheckResult, notified: Mapping[str, NotifiedLevel]
+) -> tuple[dict[str, NotifiedLevel], tuple[ResourceChange, ...]]:
+    """Alerted resources the answer no longer gives figures for: a notice each, and the mark is cleared.
+
+    Silence would leave the last alert standing with nothing behind it; once figures return, the
+    resource is evaluated afresh (a crossing alerts again).
+    """
+    reported = {r.name: r for r in result.resources}
+    marks = dict(notified)
+    changes: list[ResourceChange] = []
+    for name, mark in notified.items():
+        resource = reported.get(name)
+        if resource is None or not resource.evaluable:
+            changes.append(
+                ResourceChange(ChangeKind.VANISHED, resource or Resource(name, None, None), None, mark.level)
+            )
+            del marks[name]
+    return marks, tuple(changes)
+
+
 def _forecast_changes(
     result: CheckResult,
     notified: Mapping[str, ForecastMark],
     policy: AlertPolicy,
     now: datetime,
     forecasts: Mapping[str, Forecast],
+    levels: Mapping[str, NotifiedLevel],
 ) -> tuple[dict[str, ForecastMark], tuple[ResourceChange, ...]]:
-    """Forecast alerts for resources still below every threshold (above one, the threshold alert speaks)."""
+    """Forecast alerts for resources still below every threshold (above one, the threshold alert speaks).
+
+    A resource held at a notified level by hysteresis (78% after an 80% alert) is not below: its threshold
+    alert still stands.
+    """
     marks = dict(notified)
     changes: list[ResourceChange] = []
     for resource in result.resources:
         outlook = forecasts.get(resource.name)
         if outlook is None or not resource.evaluable:
             continue
-        below_thresholds = policy.level_of(resource, result.license_id) is None
+        below_thresholds = resource.name not in levels and policy.level_of(resource, result.license_id) is None
         if not (below_thresholds and policy.forecast_alert_days and should_alert(outlook, policy.forecast_alert_days)):
             marks.pop(resource.name, None)  # no longer projected to run out soon: forget, silently
             continue
@@ -446,6 +483,9 @@ def _classify(changes: tuple[ResourceChange, ...], check_change: CheckChange | N
         return EventType.THRESHOLD_CROSSED, severity_of(max(raised))
     if any(c.kind is ChangeKind.FORECAST for c in changes):
         return EventType.FORECAST, Severity.WARNING
+    gone = [c.previous_level for c in changes if c.kind is ChangeKind.VANISHED and c.previous_level is not None]
+    if gone:  # as urgent as the alert it leaves unresolved
+        return EventType.RESOURCE_VANISHED, severity_of(max(gone))
     return EventType.RECOVERED, Severity.WARNING
 
 

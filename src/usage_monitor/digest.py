@@ -15,10 +15,11 @@ from typing import Any
 
 from usage_monitor.alerts import LIMIT_LEVEL, WHOLE_LICENSE, AlertPolicy, AlertState, active_silences
 from usage_monitor.forecast import Forecast, ForecastStatus, UsagePoint, forecast
+from usage_monitor.items import parse_iso, usage_points
 from usage_monitor.models import RUN_SCOPE, Resource
 from usage_monitor.render import RenderedAlert, level_text, percent_text, usage_text
 from usage_monitor.report import row_from_snapshot
-from usage_monitor.store import parse_iso, usage_points
+from usage_monitor.sms import one_segment
 
 DIGEST_EVENT_TYPE = "digest"
 DIGEST_SEVERITY = "info"
@@ -340,6 +341,6 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _ascii_clip(text: str, limit: int) -> str:
-    # ASCII keeps an SMS in one GSM-7 segment, and SNS subjects must be ASCII without line breaks.
-    text = text.encode("ascii", "replace").decode("ascii").replace("\n", " ")
-    return text if len(text) <= limit else text[: max(limit - 3, 0)] + "..."
+    # GSM-7-safe ASCII keeps an SMS in one segment (septets counted), and SNS subjects must be ASCII
+    # without line breaks.
+    return one_segment(text, limit)

@@ -1,4 +1,4 @@
-"""Read what the digest and the HTML report need from DynamoDB, and send the weekly digest through SNS.
+"""Read what the digest and the HTML report need from DynamoDB; send the weekly digest, build the report.
 
 Per license: one paginated Query of its snapshot history (`store.query_history`), plus the fleet's alert
 state 100 licenses per BatchGetItem, and one SNS publish for the whole fleet. Histories are read a few
@@ -18,7 +18,7 @@ from usage_monitor.alerts import AlertPolicy, AlertState
 from usage_monitor.digest import CHANGE_WINDOW, LicenseDigest, counts, license_digest, render_digest
 from usage_monitor.observability import logger, metrics
 from usage_monitor.render import OutgoingMessage, iso
-from usage_monitor.store import ItemFilter, StoredState
+from usage_monitor.store import ItemFilter, StoredState, parse_iso, usage_points
 
 _T = TypeVar("_T")
 RECENT = timedelta(hours=2)
@@ -130,3 +130,33 @@ class DigestSender:
         metrics.add_metric(name="DigestsPublished", unit=MetricUnit.Count, value=1)
         logger.info("digest published", extra={**summary, "message_id": message_id})
         return dict(summary)
+
+
+REPORT_FORECAST_DAYS = 14
+
+
+def build_report(
+    store: HistoryStore,
+    license_ids: Sequence[str],
+    now: datetime,
+    days: int,
+    policy: AlertPolicy,
+    *,
+    forecast_days: int = REPORT_FORECAST_DAYS,
+    workers: int = 8,
+) -> str:
+    """The HTML usage report (`usage-monitor report`, the demo): each license's history of the last `days`
+    days and its alert state, rendered."""
+    # Imported here: the Lambda's weekly digest never renders HTML, so its cold start does not load it.
+    from usage_monitor.report_html import LicenseHistory, render_report
+
+    window = timedelta(days=forecast_days)
+
+    def build(license_id: str, items: list[dict[str, Any]], state: AlertState | None) -> LicenseHistory:
+        digest = license_digest(license_id, items, state, policy, now, forecast_window=window)
+        failures = [parse_iso(str(i["captured_at"])) for i in items if i.get("status") == "failed"]
+        return LicenseHistory(digest, usage_points(items), failures)
+
+    since = now - max(timedelta(days=days), window)
+    histories = list(read_licenses(store, license_ids, since, build, workers=workers, tolerant=False))
+    return render_report(histories, now, days, policy)

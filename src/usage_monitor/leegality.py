@@ -6,9 +6,11 @@ every failure comes back as a `CheckError` that names what went wrong without th
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -20,11 +22,12 @@ from urllib3.util.retry import Retry
 
 from usage_monitor.models import CheckError, CheckResult, FailureKind
 from usage_monitor.throttle import RequestThrottle
-from usage_monitor.usage import MalformedUsage, parse_usage_body
+from usage_monitor.usage import MalformedUsage, nothing_to_evaluate, parse_usage_body
 
 USAGE_PATH = "/api/v1/licenses/{license_id}/usage-statistics"
 MAX_BODY_BYTES = 1024 * 1024
 MAX_MESSAGE_CHARS = 300
+MAX_CODE_CHARS = 60
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 USER_AGENT = "leegality-usage-monitor/0.1"
 
@@ -80,6 +83,10 @@ def default_retry(
     )
 
 
+def auth_headers(style: str, token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if style == "Authorization" else {"X-Auth-Token": token}
+
+
 def usage_url(base_url: str, license_id: str) -> str:
     """The base already ends in `/api`; the documented path adds another `/api` (the doubling is real)."""
     return base_url.rstrip("/") + USAGE_PATH.format(license_id=quote(license_id, safe=""))
@@ -98,8 +105,12 @@ class LeegalityClient:
         retry: Retry | None = None,
         http: urllib3.PoolManager | None = None,
         throttle: RequestThrottle | None = None,
+        auth_header: str = "X-Auth-Token",
     ) -> None:
         self.base_url = base_url
+        # Every SignStation endpoint page documents X-Auth-Token; the login page also mentions a Bearer
+        # token in Authorization. Which one a given install accepts is unconfirmed, hence the setting.
+        self.auth_header = auth_header
         self.throttle = throttle or RequestThrottle()
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         # A server that drips bytes never trips the per-read timeout; this bounds the whole body.
@@ -107,25 +118,35 @@ class LeegalityClient:
         self.retry = retry if retry is not None else default_retry(throttle=self.throttle)
         self.http = http or urllib3.PoolManager(maxsize=max_connections, block=False)
 
-    def check(self, license_id: str, token: str, *, redact: Iterable[str] = ()) -> CheckResult:
-        """One GET for one license; never raises for anything the network or the API does."""
+    def check(
+        self, license_id: str, token: str, *, redact: Iterable[str] = (), base_url: str | None = None
+    ) -> CheckResult:
+        """One GET for one license (at `base_url`, default the client's); never raises for anything the
+        network or the API does."""
         self.throttle.acquire()
         try:
             response = self.http.request(
                 "GET",
-                usage_url(self.base_url, license_id),
-                headers={"X-Auth-Token": token, "Accept": "application/json", "User-Agent": USER_AGENT},
+                usage_url(base_url or self.base_url, license_id),
+                headers={
+                    **auth_headers(self.auth_header, token),
+                    "Accept": "application/json",
+                    "User-Agent": USER_AGENT,
+                },
                 timeout=self.timeout,
                 retries=self.retry,
                 preload_content=False,
                 redirect=False,
             )
         except MaxRetryError as exc:
-            return _failed(license_id, CheckError(FailureKind.UNREACHABLE, _describe_network(exc.reason)))
+            return _failed(license_id, CheckError(FailureKind.UNREACHABLE, describe_network(exc.reason)))
         except Urllib3Error as exc:
-            return _failed(license_id, CheckError(FailureKind.UNREACHABLE, _describe_network(exc)))
+            return _failed(license_id, CheckError(FailureKind.UNREACHABLE, describe_network(exc)))
+        except (ValueError, http.client.HTTPException) as exc:
+            # http.client's message quotes the offending header value, which is the token: name the type only.
+            return _failed(license_id, CheckError(FailureKind.HTTP_ERROR, f"request not sent ({type(exc).__name__})"))
         try:
-            body = _read_capped(response, self.max_body_seconds)
+            body = read_capped(response, self.max_body_seconds)
         except _TooSlow:
             return _failed(
                 license_id,
@@ -145,11 +166,11 @@ class LeegalityClient:
                 ),
             )
         except (ReadTimeoutError, ProtocolError, Urllib3Error) as exc:
-            return _failed(license_id, CheckError(FailureKind.UNREACHABLE, _describe_network(exc), response.status))
+            return _failed(license_id, CheckError(FailureKind.UNREACHABLE, describe_network(exc), response.status))
         finally:
             response.release_conn()
         if response.status == 200:
-            return _parse_success(license_id, body, response.headers.get("Content-Type", ""))
+            return _parse_success(license_id, body, response.headers.get("Content-Type", ""), token, redact)
         # The redaction set is built only here, on the rare error path: copying every token of a large
         # fleet on each check made a run's cost grow with the square of its size.
         return _failed(license_id, _parse_error(response.status, body, {token, *redact}))
@@ -163,7 +184,7 @@ class _TooSlow(Exception):
     pass
 
 
-def _read_capped(response: urllib3.BaseHTTPResponse, max_seconds: float) -> bytes:
+def read_capped(response: urllib3.BaseHTTPResponse, max_seconds: float) -> bytes:
     chunks: list[bytes] = []
     size = 0
     started = time.monotonic()
@@ -181,7 +202,7 @@ def _read_capped(response: urllib3.BaseHTTPResponse, max_seconds: float) -> byte
     return b"".join(chunks)
 
 
-def _parse_success(license_id: str, body: bytes, content_type: str) -> CheckResult:
+def _parse_success(license_id: str, body: bytes, content_type: str, token: str, redact: Iterable[str]) -> CheckResult:
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -190,11 +211,35 @@ def _parse_success(license_id: str, body: bytes, content_type: str) -> CheckResu
             license_id,
             CheckError(FailureKind.MALFORMED_RESPONSE, f"200 response is not JSON ({kind}, {len(body)} bytes)", 200),
         )
+    except ValueError:  # Python refuses to read an integer of more than 4,300 digits
+        return _failed(
+            license_id,
+            CheckError(FailureKind.MALFORMED_RESPONSE, "200 response holds an integer of more than 4300 digits", 200),
+        )
+    except RecursionError:
+        return _failed(
+            license_id,
+            CheckError(FailureKind.MALFORMED_RESPONSE, "200 response nests arrays or objects too deeply", 200),
+        )
     try:
         parsed = parse_usage_body(document)
     except MalformedUsage as exc:
-        return _failed(license_id, CheckError(FailureKind.MALFORMED_RESPONSE, f"200 response: {exc}", 200))
-    return CheckResult(license_id, _now(), resources=parsed.resources, problems=parsed.problems)
+        message = redact_then_cut(f"200 response: {exc}", {token, *redact}, 1000)
+        return _failed(license_id, CheckError(FailureKind.MALFORMED_RESPONSE, message, 200))
+    resources, problems = parsed.resources, parsed.problems
+    if problems or any(r.problems for r in resources):
+        # Problems quote values from the body, which could echo a credential back: the rare path pays.
+        secrets = {token, *redact}
+        problems = tuple(redact_then_cut(p, secrets, 1000) for p in problems)
+        resources = tuple(
+            replace(r, problems=tuple(redact_then_cut(p, secrets, 1000) for p in r.problems)) if r.problems else r
+            for r in resources
+        )
+    # Nothing to evaluate is a problem of its own, alerted like a failing check; what came is still stored.
+    # Its reasons quote the (redacted) problems above.
+    empty = nothing_to_evaluate(replace(parsed, resources=resources, problems=problems))
+    error = CheckError(FailureKind.NO_USAGE_DATA, empty, 200) if empty else None
+    return CheckResult(license_id, _now(), resources=resources, problems=problems, error=error)
 
 
 def _parse_error(status: int, body: bytes, secrets: set[str]) -> CheckError:
@@ -208,31 +253,36 @@ def _parse_error(status: int, body: bytes, secrets: set[str]) -> CheckError:
     code = detail_code = None
     message = f"HTTP {status} with {'an empty' if not body.strip() else 'a non-JSON'} body"
     if isinstance(document, dict):
-        code = _text(document.get("code"))
+        code = redact_then_cut(document.get("code"), secrets, MAX_CODE_CHARS) or None
         errors = document.get("errors")
         first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-        detail_code = _text(first.get("code"))
-        message = _text(first.get("message")) or _text(document.get("message")) or f"HTTP {status}"
+        detail_code = redact_then_cut(first.get("code"), secrets, MAX_CODE_CHARS) or None
+        message = (
+            redact_then_cut(first.get("message"), secrets)
+            or redact_then_cut(document.get("message"), secrets)
+            or f"HTTP {status}"
+        )
     elif document is not None:
         message = f"HTTP {status} with an unexpected JSON {type(document).__name__}"
-    return CheckError(kind, _redact(message, secrets), status, code, detail_code)
+    return CheckError(kind, message, status, code, detail_code)
 
 
-def _text(value: object) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()[:MAX_MESSAGE_CHARS]
-    return None
+def redact_then_cut(value: object, secrets: Iterable[str], limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Upstream text, with every known secret replaced, then cut to `limit` characters ("" if not text).
 
-
-def _redact(text: str, secrets: set[str]) -> str:
-    """An upstream message could echo the header back; never let a token through."""
+    Redact first: cutting first could leave the start of a token that straddles the cut.
+    """
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
     for secret in secrets:
-        if secret:
+        if secret and secret in text:
             text = text.replace(secret, "[redacted]")
-    return text
+    # JSON can carry lone surrogates ("\\ud800"), which no AWS API accepts as text.
+    return text[:limit].encode("utf-8", "replace").decode("utf-8")
 
 
-def _describe_network(exc: BaseException | None) -> str:
+def describe_network(exc: BaseException | None) -> str:
     if exc is None:
         return "request failed"
     name = type(exc).__name__

@@ -30,12 +30,14 @@ class Resource:
     def percent(self) -> Decimal | None:
         """`current / limit * 100`, rounded down to one decimal so 99.96% never shows as 100.0%.
 
-        Integer arithmetic, so no count is too large for Decimal's 28-digit context.
+        Integer arithmetic and an exact Decimal (no `str()`, which refuses ints over 4,300 digits), so no
+        count is rounded by Decimal's 28-digit context.
         """
         if self.current is None or self.limit is None or self.limit <= 0:
             return None
-        tenths = self.current * 1000 // self.limit
-        return Decimal(f"{tenths // 10}.{tenths % 10}")
+        sign, digits, exponent = Decimal(self.current * 1000 // self.limit).as_tuple()
+        assert isinstance(exponent, int)
+        return Decimal((sign, digits, exponent - 1))
 
     @property
     def at_limit(self) -> bool:
@@ -51,8 +53,13 @@ class FailureKind(StrEnum):
     MALFORMED_RESPONSE = "malformed_response"
     UNREACHABLE = "unreachable"
     NO_TOKEN = "no_token"
+    CREDENTIALS_REJECTED = "credentials_rejected"
     DEADLINE = "deadline"
     RUN_FAILED = "run_failed"
+    # The answer holds a value AWS cannot store exactly (a 39-digit count, an item over 400 KB).
+    INVALID_VALUE = "invalid_value"
+    # A 200 with nothing to evaluate: no resource has both a count and a positive limit.
+    NO_USAGE_DATA = "no_usage_data"
 
 
 # The alert-state key for failures of the whole run (secret unreadable, no license to check).
@@ -77,6 +84,7 @@ class CheckError:
             FailureKind.TOKEN_REJECTED,
             FailureKind.ACCESS_DENIED,
             FailureKind.NO_TOKEN,
+            FailureKind.CREDENTIALS_REJECTED,
             FailureKind.RUN_FAILED,
         )
 

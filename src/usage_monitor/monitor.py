@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import chain, islice
-from typing import Any, Protocol
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -23,30 +23,23 @@ from usage_monitor.alerts import (
     AlertState,
     ChangeKind,
     Evaluation,
-    apply_silences,
     evaluate,
 )
+from usage_monitor.credentials import RunCredentials, UsageClient, check_license, redacted_traceback
+from usage_monitor.delivery import AlertDelivery, Notifier
 from usage_monitor.entries import LicenseList, SkippedEntry
-from usage_monitor.errors import ConfigError, SecretUnavailable
+from usage_monitor.errors import ConfigError, MonitorError, SecretUnavailable
 from usage_monitor.events import RunRequest
 from usage_monitor.forecast import Forecast, UsagePoint, forecast
 from usage_monitor.licenses import resolve_license_ids
+from usage_monitor.minting import TokenMinter
 from usage_monitor.models import RUN_SCOPE, CheckError, CheckResult, FailureKind
-from usage_monitor.notify import PublishFailed
+from usage_monitor.notifying import deliver_evaluation
 from usage_monitor.observability import FleetMetrics, logger, metrics
-from usage_monitor.render import OutgoingMessage, iso, render, usage_text
+from usage_monitor.render import iso, usage_text
 from usage_monitor.run_problems import ProblemKind, RunProblem, evaluate_problem, run_problems
-from usage_monitor.store import DynamoStore, StateConflict, StoredState, usage_points
+from usage_monitor.store import DynamoStore, StoredState, usage_points
 from usage_monitor.tokens import TokenBook, TokenSource
-
-
-class UsageClient(Protocol):
-    def check(self, license_id: str, token: str, *, redact: Iterable[str] = ()) -> CheckResult: ...
-
-
-class Notifier(Protocol):
-    def publish(self, message: OutgoingMessage) -> str: ...
-
 
 RemainingSeconds = Callable[[], float]
 
@@ -62,10 +55,16 @@ class RunSummary:
     skipped: list[str] = field(default_factory=list)
     repeated: list[str] = field(default_factory=list)
     unchecked: int = 0
+    tokens_minted: int = 0
     damped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        extra = {"skipped": self.skipped, "repeated": self.repeated, "unchecked": self.unchecked}
+        extra = {
+            "skipped": self.skipped,
+            "repeated": self.repeated,
+            "unchecked": self.unchecked,
+            "tokens_minted": self.tokens_minted,
+        }
         return {
             "captured_at": self.captured_at,
             "checked": self.checked,
@@ -94,11 +93,14 @@ class Monitor:
         license_ids_skipped: tuple[SkippedEntry, ...] = (),
         config_problem_critical_percent: float = 10.0,
         fan_out: bool = False,
+        minter: TokenMinter | None = None,
     ) -> None:
         self.tokens = tokens
+        self.minter = minter
         self.client = client
         self.store = store
         self.notifier = notifier
+        self.delivery = AlertDelivery(store, notifier)
         self.policy = policy
         self.license_ids = license_ids
         self.max_concurrency = max_concurrency
@@ -120,12 +122,13 @@ class Monitor:
             self.alert_run_failed(exc, request.captured_at, summary)
             raise
         license_ids = listed.ids
+        credentials = RunCredentials(book, self.tokens.secret_id, self.minter, self.tokens.refresh)
         fleet = FleetMetrics(top_licenses=self.metrics_top_licenses)
         # Alert state is read (BatchGetItem, 100 keys a call) while the first checks are in flight.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="state") as loader:
             run_keys = (RUN_SCOPE, *(kind.state_key for kind in ProblemKind))
             loading = loader.submit(self.store.load_states, (*license_ids, *run_keys))
-            checks = self._check_all(license_ids, book, remaining_seconds)
+            checks = self._check_all(license_ids, credentials, remaining_seconds)
             first = next(checks, None)
             states = loading.result()
         with self.store.snapshot_writer() as snapshots:
@@ -138,11 +141,14 @@ class Monitor:
                     continue
                 stored = states.get(result.license_id, StoredState(AlertState()))
                 forecasts, evaluation = self._forecasts_for(result, stored.state, request.captured_at)
-                snapshots.put(result, request.captured_at, forecasts)
+                stored_as = snapshots.put(result, request.captured_at, forecasts)
+                if stored_as is not result:  # not storable as answered: a failed check like any other
+                    result, forecasts, evaluation = stored_as, None, None
                 self._record(result, summary, fleet, forecasts)
                 summary.alerts += self._notify(
                     result, stored, request.captured_at, summary, forecasts, fleet, evaluation
                 )
+        report_rejected(snapshots.rejected, summary)
         # The run as a whole worked: a notified run failure gets its `recovered` notice.
         run_state = states.get(RUN_SCOPE, StoredState(AlertState()))
         summary.alerts += self._notify(
@@ -160,7 +166,10 @@ class Monitor:
             summary.alerts += self.report_problem(
                 kind, problem, request.captured_at, summary, states, fleet, may_recover=fleet_run
             )
+        summary.tokens_minted = credentials.tokens_minted
         self._emit_run_metrics(summary, fleet)
+        metrics.add_metric(name="TokensMinted", unit=MetricUnit.Count, value=credentials.tokens_minted)
+        metrics.add_metric(name="TokenEndpointFailures", unit=MetricUnit.Count, value=credentials.endpoint_failures)
         logger.info("run finished", extra={**summary.to_dict(), "publish_failures": summary.publish_failures})
         return summary
 
@@ -212,7 +221,7 @@ class Monitor:
         return remaining_seconds is None or remaining_seconds() > reserve
 
     def _check_all(
-        self, license_ids: tuple[str, ...], book: TokenBook, remaining_seconds: RemainingSeconds | None
+        self, license_ids: tuple[str, ...], credentials: RunCredentials, remaining_seconds: RemainingSeconds | None
     ) -> Iterator[CheckResult]:
         """Results as they complete; 401s are retried once with a freshly read secret (rotation).
 
@@ -232,7 +241,7 @@ class Monitor:
 
         def refill() -> None:
             for license_id in islice(waiting, max(window - len(pending), 0)):
-                pending[pool.submit(self._check_one, license_id, book, remaining_seconds)] = license_id
+                pending[pool.submit(self._check_one, license_id, credentials, remaining_seconds)] = license_id
 
         try:
             refill()
@@ -253,7 +262,7 @@ class Monitor:
         finally:
             # Never wait for stragglers: their threads end on their own timeouts after we return.
             pool.shutdown(wait=False, cancel_futures=True)
-        yield from self._retry_rejected(rejected, book, remaining_seconds)
+        yield from self._retry_rejected(rejected, credentials, remaining_seconds)
 
     def _past_deadline(self, pending: dict[Future[CheckResult], str], waiting: Iterator[str]) -> Iterator[CheckResult]:
         unchecked = 0
@@ -270,34 +279,44 @@ class Monitor:
         logger.error("run deadline reached", extra={"unchecked": unchecked})
 
     def _retry_rejected(
-        self, rejected: list[CheckResult], book: TokenBook, remaining_seconds: RemainingSeconds | None
+        self, rejected: list[CheckResult], credentials: RunCredentials, remaining_seconds: RemainingSeconds | None
     ) -> Iterator[CheckResult]:
-        if not rejected:
+        """Static tokens refused: re-read the secret once and retry the licenses whose token changed.
+        (A minted token was already minted again and retried once in `check_license`.)"""
+        static = [r for r in rejected if not credentials.uses_client(r.license_id)]
+        yield from (r for r in rejected if credentials.uses_client(r.license_id))
+        if not static:
             return
-        fresh = self.tokens.refresh()
-        for result in rejected:
-            token = fresh.token_for(result.license_id)
-            if token is None or token == book.token_for(result.license_id):
+        book = credentials.book
+        try:
+            fresh = self.tokens.refresh()
+        except MonitorError as exc:
+            # The first answers stand; a failed re-read must not cost the run its other results.
+            logger.error("re-reading the tokens secret after a 401 failed", extra={"error": str(exc)})
+            yield from static
+            return
+        credentials.reload(fresh)
+        for result in static:
+            credential = fresh.credential_for(result.license_id)
+            if credential is None or credential == book.credential_for(result.license_id):
                 yield result
                 continue
             logger.info("token rejected; retrying with the rotated secret", extra={"license_id": result.license_id})
-            yield self._check_one(result.license_id, fresh, remaining_seconds)
+            yield self._check_one(result.license_id, credentials, remaining_seconds)
 
-    def _check_one(self, license_id: str, book: TokenBook, remaining_seconds: RemainingSeconds | None) -> CheckResult:
+    def _check_one(
+        self, license_id: str, credentials: RunCredentials, remaining_seconds: RemainingSeconds | None
+    ) -> CheckResult:
         if remaining_seconds is not None and remaining_seconds() < self.deadline_margin_seconds:
             return _failure(license_id, FailureKind.DEADLINE, "not checked: the run reached its deadline")
-        token = book.token_for(license_id)
-        if token is None:
-            return _failure(
-                license_id,
-                FailureKind.NO_TOKEN,
-                f"no token for license {license_id} in tokens secret {self.tokens.secret_id!r} "
-                '(add an entry for it or a "default")',
-            )
         try:
-            return self.client.check(license_id, token, redact=book.secrets)
+            return check_license(self.client, credentials, license_id)
         except Exception as exc:  # A bug in one check must not cost the others their snapshots.
-            logger.exception("unexpected error while checking", extra={"license_id": license_id})
+            # No logger.exception: the exception text may quote a header, i.e. a token.
+            logger.error(
+                "unexpected error while checking",
+                extra={"license_id": license_id, "traceback": redacted_traceback(exc, credentials.redaction)},
+            )
             return _failure(license_id, FailureKind.HTTP_ERROR, f"internal error ({type(exc).__name__})")
 
     def _record(
@@ -383,79 +402,28 @@ class Monitor:
         fleet: FleetMetrics | None = None,
         evaluation: Evaluation | None = None,
     ) -> int:
-        """Claim the transition in DynamoDB, publish, then confirm; returns alerts published."""
+        """Decide what changed and hand it to the delivery transaction; returns alerts published."""
         license_id = result.license_id
-        published = 0
         state = stored.state
-        if stored.pending is not None:
-            published += self._deliver_pending(license_id, stored.pending, state.version)
         if evaluation is None:
             evaluation = evaluate(result, state, self.policy, captured_at, forecasts)
         summary.damped += evaluation.damped
-        # Expired mutes are dropped from the state as it is saved anyway; live ones only hold back publishing.
-        after = replace(evaluation.state, silences={t: u for t, u in state.silences.items() if u > captured_at})
-        alert = apply_silences(evaluation.alert, state.silences, captured_at) if evaluation.alert else None
-        if evaluation.alert is not None and alert is None:
-            logger.info("alert muted", extra={"license_id": license_id, "event_type": evaluation.alert.event_type})
-        try:
-            if alert is None:
-                if after != state:
-                    self.store.save_state(license_id, after, state.version)
-                return published
-            message = render(alert).outgoing()
-            claimed = self.store.save_state(license_id, after, state.version, pending=message)
-        except StateConflict:
-            logger.warning(
-                "alert state changed by another run; leaving this license to it",
-                extra={"license_id": license_id},
-            )
-            return published
-        try:
-            message_id = self.notifier.publish(message)
-        except PublishFailed as exc:
-            summary.publish_failures += 1
-            logger.error(
-                "alert not published; state rolled back so the next run sends it",
-                extra={"license_id": license_id, "error": str(exc)},
-            )
-            self._roll_back(license_id, state, claimed.version)
-            return published
-        self._confirm(license_id, claimed.version)
+        alert, delivered = deliver_evaluation(self.delivery, license_id, stored, evaluation, captured_at)
+        summary.publish_failures += delivered.publish_failures
+        if alert is None or delivered.message_id is None:
+            return delivered.published
         logger.info(
             "alert published",
             extra={
                 "license_id": license_id,
                 "event_type": alert.event_type.value,
                 "severity": alert.severity.value,
-                "message_id": message_id,
+                "message_id": delivered.message_id,
             },
         )
         if fleet is not None:
             fleet.alerts_by_type[alert.event_type.value] += 1
-        return published + 1
-
-    def _deliver_pending(self, license_id: str, pending: OutgoingMessage, version: int) -> int:
-        """A previous run claimed an alert and stopped before confirming it: send it now."""
-        try:
-            self.notifier.publish(pending)
-        except PublishFailed:
-            logger.error("pending alert still not published", extra={"license_id": license_id})
-            return 0
-        self._confirm(license_id, version)
-        return 1
-
-    def _roll_back(self, license_id: str, before: AlertState, claimed_version: int) -> None:
-        try:
-            self.store.save_state(license_id, before, claimed_version)
-        except Exception:
-            # The claim keeps its pending alert, which the next run delivers instead.
-            logger.exception("rolling back the alert claim failed", extra={"license_id": license_id})
-
-    def _confirm(self, license_id: str, version: int) -> None:
-        try:
-            self.store.confirm_published(license_id, version)
-        except StateConflict:
-            logger.warning("alert state changed before confirmation", extra={"license_id": license_id})
+        return delivered.published
 
     def _emit_run_metrics(self, summary: RunSummary, fleet: FleetMetrics) -> None:
         metrics.add_metric(name="ChecksSucceeded", unit=MetricUnit.Count, value=summary.checked - len(summary.failed))
@@ -490,3 +458,12 @@ def _will_alert_on_thresholds(alert: Alert | None) -> bool:
 
 def _failure(license_id: str, kind: FailureKind, message: str) -> CheckResult:
     return CheckResult(license_id, datetime.now(UTC), error=CheckError(kind, message))
+
+
+def report_rejected(license_ids: list[str], summary: RunSummary) -> None:
+    """Snapshots DynamoDB refused even one by one (each logged by the writer) count as failed checks."""
+    for license_id in license_ids:
+        if license_id not in summary.failed:
+            summary.failed.append(license_id)
+    if license_ids:
+        metrics.add_metric(name="SnapshotsRejected", unit=MetricUnit.Count, value=len(license_ids))

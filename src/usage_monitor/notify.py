@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from usage_monitor.aws_limits import sns_message_problems, summarize
 from usage_monitor.render import OutgoingMessage
 
 if TYPE_CHECKING:
@@ -33,6 +34,9 @@ class SnsNotifier:
         """Returns the SNS MessageId."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        problems = sns_message_problems(message.subject, message.message_json, message.attributes)
+        if problems:
+            raise PublishFailed(f"message not publishable to SNS: {summarize(problems)}")
         try:
             response = self.client.publish(
                 TopicArn=self.topic_arn,

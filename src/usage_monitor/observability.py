@@ -16,9 +16,13 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
+from usage_monitor.aws_limits import dimension_value_ok, metric_value_ok
+
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
+# Per-resource series (UsagePercentMax, DaysToLimitMin): each costs a custom metric, so at most this many.
+MAX_RESOURCE_SERIES = 20
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "leegality-usage-monitor")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "LeegalityUsageMonitor")
 
@@ -50,7 +54,11 @@ class FleetMetrics:
     _fullest: list[tuple[float, str, dict[str, float]]] = field(default_factory=list)
 
     def observe_usage(self, license_id: str, percents: dict[str, float]) -> None:
+        # CloudWatch drops a whole EMF document over one NaN, infinite or huge value, or a bad dimension.
+        percents = {r: p for r, p in percents.items() if metric_value_ok(p) and dimension_value_ok(r)}
         for resource, percent in percents.items():
+            if resource not in self.usage_max and len(self.usage_max) >= MAX_RESOURCE_SERIES:
+                continue  # one license's odd resource names must not add a metric series each
             self.usage_max[resource] = max(self.usage_max.get(resource, percent), percent)
         if percents and self.top_licenses:
             entry = (max(percents.values()), license_id, percents)
@@ -61,6 +69,10 @@ class FleetMetrics:
                 heapq.heapreplace(self._fullest, entry)
 
     def observe_days_to_limit(self, resource: str, days: float) -> None:
+        if not (metric_value_ok(days) and dimension_value_ok(resource)):
+            return
+        if resource not in self.days_min and len(self.days_min) >= MAX_RESOURCE_SERIES:
+            return
         self.days_min[resource] = min(self.days_min.get(resource, days), days)
 
     def emit(self) -> None:

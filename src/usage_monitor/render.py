@@ -9,12 +9,17 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from usage_monitor.alerts import LIMIT_LEVEL, Alert, ChangeKind, CheckChange, DampingNote, EventType, ResourceChange
+from usage_monitor.chat import chat_notification
 from usage_monitor.forecast import ForecastStatus
 from usage_monitor.models import RUN_SCOPE, FailureKind, Resource
 from usage_monitor.render_problems import problem_texts
+from usage_monitor.sms import gsm7, one_segment
 
 SUBJECT_MAX = 100
 SMS_MAX = 160
+# Two copies (default and email) of at most this, plus the SMS, stay inside SNS's 256 KiB message
+# and, stored as the pending alert, inside DynamoDB's 400 KB item.
+BODY_MAX_BYTES = 100_000
 
 
 @dataclass(frozen=True)
@@ -35,15 +40,22 @@ class RenderedAlert:
     attributes: dict[str, str]
 
     def outgoing(self) -> OutgoingMessage:
-        """`Message` for `MessageStructure="json"`: one body per protocol."""
-        bodies = {"default": self.default, "email": self.email, "sms": self.sms}
+        """`Message` for `MessageStructure="json"`: one body per protocol, within SNS's 256 KiB."""
+        # `https` is what Amazon Q Developer (Slack, Teams) receives; it renders only its custom-notification
+        # event (see `chat`). Other HTTPS endpoints subscribed to the topic get the same JSON.
+        bodies = {
+            "default": _fit(self.default),
+            "email": _fit(self.email),
+            "sms": self.sms,
+            "https": chat_notification(self.subject, _fit(self.email), self.attributes),
+        }
         return OutgoingMessage(self.subject, json.dumps(bodies, ensure_ascii=False), self.attributes)
 
 
 def render(alert: Alert) -> RenderedAlert:
     if alert.problem is not None:
         subject, email, sms = problem_texts(alert)
-        subject, sms = _clip(_ascii(subject), SUBJECT_MAX), _clip(_ascii(sms), SMS_MAX)
+        subject, sms = _clip(_ascii(subject), SUBJECT_MAX), one_segment(sms, SMS_MAX)
     else:
         subject, email, sms = _subject(alert), _email(alert), _sms(alert)
     return RenderedAlert(
@@ -99,6 +111,10 @@ def _headline(alert: Alert) -> str:
         what = "at limit" if (top.level or 0) >= LIMIT_LEVEL else f">= {_number(top.level or Decimal(0))}%"
         more = f" +{len(crossed) - 1} more" if len(crossed) > 1 else ""
         return f"{prefix}{top.resource.name} {what} {usage_text(top.resource)}{more}"
+    gone = [c for c in alert.resource_changes if c.kind is ChangeKind.VANISHED]
+    if alert.event_type is EventType.RESOURCE_VANISHED and gone:
+        more = f" +{len(gone) - 1} more" if len(gone) > 1 else ""
+        return f"{gone[0].resource.name} no longer reported{more}"
     outlooks = [c for c in alert.resource_changes if c.kind is ChangeKind.FORECAST]
     if outlooks:
         soonest = min(outlooks, key=lambda c: _days(c) or Decimal(0))
@@ -140,10 +156,22 @@ def _change_line(change: ResourceChange, now: datetime) -> str:
         return f"- {change.resource.name}: {usage}: recovered, back below every threshold"
     if change.kind is ChangeKind.FORECAST:
         return f"- {change.resource.name}: {usage}: below every threshold{outlook}"
+    if change.kind is ChangeKind.VANISHED:
+        was = f"last notified at {level_text(change.previous_level)}" if change.previous_level is not None else ""
+        return (
+            f"- {change.resource.name}: {_vanished_text(change.resource)} ({was}): its alert is cleared, "
+            "and it is alerted afresh once figures return"
+        )
     assert change.level is not None
     severity = "CRITICAL" if change.level >= LIMIT_LEVEL else "warning"
     verb = "still at or above" if change.kind is ChangeKind.REMINDER else "reached"
     return f"- {change.resource.name}: {usage}: {verb} {level_text(change.level)} ({severity}){outlook}"
+
+
+def _vanished_text(resource: Resource) -> str:
+    if resource.current is None and resource.limit is None and not resource.problems:
+        return "no longer in the API's answer"
+    return f"no usable figures any more ({usage_text(resource)})"
 
 
 def _check_lines(change: CheckChange) -> list[str]:
@@ -160,9 +188,16 @@ def _check_lines(change: CheckChange) -> list[str]:
     return [
         f"The usage check for this license is failing: {change.error.describe()}.",
         f"Failed {change.consecutive_failures} run(s) in a row, since {since}.",
-        "Usage is not monitored for this license until this is fixed"
-        + (": check its token in the tokens secret." if change.error.needs_attention_now else "."),
+        "Usage is not monitored for this license until this is fixed" + _what_to_fix(change.error.kind),
     ]
+
+
+def _what_to_fix(kind: FailureKind) -> str:
+    if kind is FailureKind.CREDENTIALS_REJECTED:
+        return ": check its OAuth2 client in SignStation (Settings → API Credentials) and in the tokens secret."
+    if kind in (FailureKind.TOKEN_REJECTED, FailureKind.ACCESS_DENIED, FailureKind.NO_TOKEN):
+        return ": check its token in the tokens secret."
+    return "."
 
 
 def _damping_lines(note: DampingNote) -> list[str]:
@@ -230,18 +265,37 @@ def _sms(alert: Alert) -> str:
             parts.append(f"{change.resource.name} {usage} recovered")
         elif change.kind is ChangeKind.FORECAST:
             parts.append(f"{change.resource.name} {usage} limit in {_days_text(change)}")
+        elif change.kind is ChangeKind.VANISHED:
+            parts.append(f"{change.resource.name} no longer reported")
         elif change.level is not None:
             mark = "LIMIT" if change.level >= LIMIT_LEVEL else f">={_number(change.level)}%"
             soon = f" limit in {_days_text(change)}" if _days(change) is not None and change.level < LIMIT_LEVEL else ""
             parts.append(f"{change.resource.name} {usage} {mark}{soon}")
     if alert.reminder:
         head += " (reminder)"
-    # ASCII keeps the whole 160 characters in one GSM-7 SMS segment.
-    return _clip(_ascii(f"{head}: " + "; ".join(parts)), SMS_MAX)
+    # Counted in GSM-7 septets, with nothing that would switch the message to UCS-2: always one segment.
+    return one_segment(f"{head}: " + "; ".join(parts), SMS_MAX)
 
 
 def _ascii(text: str) -> str:
-    return text.encode("ascii", "replace").decode("ascii").replace("\n", " ")
+    return gsm7(text)
+
+
+def _fit(body: str) -> str:
+    """Whole lines up to `BODY_MAX_BYTES` of UTF-8 (lone surrogates from upstream text replaced), then a note."""
+    body = body.encode("utf-8", "replace").decode("utf-8")
+    if len(body.encode("utf-8")) <= BODY_MAX_BYTES:
+        return body
+    lines = body.split("\n")
+    kept: list[str] = []
+    size = 200  # room for the note
+    for line in lines:
+        size += len(line.encode("utf-8")) + 1
+        if size > BODY_MAX_BYTES:
+            break
+        kept.append(line[: BODY_MAX_BYTES // 2])
+    cut = len(lines) - len(kept)
+    return "\n".join([*kept, f"... {cut} more lines not shown (message size limit); the snapshot holds every figure."])
 
 
 def _clip(text: str, limit: int) -> str:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from usage_monitor.entries import LICENSE_ID_PATTERN, SkippedEntry, parse_separated
 from usage_monitor.errors import ConfigError
+from usage_monitor.schedule import interval_minutes
 
 PRODUCTION_BASE_URL = "https://app1.leegality.com/api"
 SANDBOX_BASE_URL = "https://sandbox.leegality.com/api"
@@ -51,6 +52,9 @@ class Settings:
     license_ids_skipped: tuple[SkippedEntry, ...] = ()
     # Above this share of invalid list entries, the config_problem alert is critical, not a warning.
     config_problem_critical_percent: float = 10.0
+    token_max_age_seconds: int = 900
+    ca_bundle_parameter: str | None = None
+    auth_header: str = "X-Auth-Token"
     hysteresis_points: Decimal = Decimal(5)
     flap_max_changes: int = 4
     flap_window_hours: int = 6
@@ -92,10 +96,19 @@ class Settings:
             config_problem_critical_percent=_float(
                 env, "CONFIG_PROBLEM_CRITICAL_PERCENT", 10.0, maximum=100, unit=" percent"
             ),
+            token_max_age_seconds=_int(env, "TOKEN_MAX_AGE_SECONDS", 900, minimum=30, maximum=86400),
+            ca_bundle_parameter=_ssm_name(env.get("CA_BUNDLE_PARAMETER", "").strip()),
+            auth_header=cls.auth_header_from(env),
             hysteresis_points=parse_hysteresis(env.get("ALERT_HYSTERESIS_POINTS", "")),
             flap_max_changes=_int(env, "ALERT_FLAP_CHANGES", 4, minimum=0, maximum=100),
             flap_window_hours=_int(env, "ALERT_FLAP_WINDOW_HOURS", 6, minimum=1, maximum=168),
         )
+
+    @staticmethod
+    def auth_header_from(env: Mapping[str, str]) -> str:
+        """`LEEGALITY_AUTH_HEADER`: `X-Auth-Token` (the default, as SignStation documents) or
+        `Authorization` (a Bearer token)."""
+        return _choice(env, "LEEGALITY_AUTH_HEADER", ("X-Auth-Token", "Authorization"))
 
 
 def parse_hysteresis(raw: str, setting: str = "ALERT_HYSTERESIS_POINTS") -> Decimal:
@@ -161,16 +174,24 @@ def parse_threshold_overrides(raw: str, setting: str = "ALERT_THRESHOLD_OVERRIDE
 
 
 def parse_schedule_minutes(expression: str) -> int:
-    """Minutes between runs from the schedule, e.g. `rate(15 minutes)`; 15 for cron() or when unset.
+    """Minutes between runs from the schedule, rate() or cron() (see `schedule.interval_minutes`)."""
+    return interval_minutes(expression)
 
-    Only used to spread routine forecasts over the runs of a day; a cron() schedule that runs less
-    often than every 15 minutes should set SCHEDULE_RATE to an equivalent rate() for that purpose.
-    """
-    match = re.fullmatch(r"\s*rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)\s*", expression)
-    if not match:
-        return 15
-    minutes = int(match.group(1)) * {"minute": 1, "hour": 60, "day": 1440}[match.group(2).rstrip("s")]
-    return max(minutes, 1)
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """One of `allowed` (the first is the default when unset)."""
+    value = env.get(name, "").strip() or allowed[0]
+    if value not in allowed:
+        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _ssm_name(value: str) -> str | None:
+    if not value:
+        return None
+    if not re.fullmatch(r"/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*", value) or len(value) > 1011:
+        raise ConfigError(f"CA_BUNDLE_PARAMETER: {value!r} is not an SSM parameter name")
+    return value
 
 
 def _s3_uri(value: str) -> str | None:
@@ -216,14 +237,26 @@ def parse_thresholds(raw: str, setting: str) -> tuple[Decimal, ...]:
     return tuple(sorted(thresholds))
 
 
-def validate_base_url(url: str) -> str:
-    """`https://` always; plain `http://` only for loopback (the local simulator)."""
+def validate_base_url(url: str, source: str = "LEEGALITY_BASE_URL", *, show_value: bool = True) -> str:
+    """`https://` always; plain `http://` only for loopback (the local simulator). No user, password,
+    query or fragment: the base is joined with API paths, and a password has no place in a URL.
+
+    `show_value` False for a URL from the secret, which could carry a password.
+    """
     parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
+    clean = not (parts.username or parts.password or parts.query or parts.fragment or "@" in parts.netloc)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    allowed = parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname or ""))
+    if clean and port_ok and parts.hostname and allowed:
         return url.rstrip("/")
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
-        return url.rstrip("/")
-    raise ConfigError(f"LEEGALITY_BASE_URL: {url!r} must be an https:// URL (http:// only for loopback)")
+    shown = f"{url!r} " if show_value else ""
+    raise ConfigError(
+        f"{source}: {shown}must be an https:// URL (http:// only for loopback) without user, password, "
+        "query or fragment"
+    )
 
 
 def _is_loopback(host: str) -> bool:

@@ -12,16 +12,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from usage_monitor.alerts import AlertPolicy
-from usage_monitor.errors import ConfigError, MonitorError
-from usage_monitor.models import CheckResult
-from usage_monitor.monitor import Monitor
+from usage_monitor.alerts import AlertPolicy, AlertState
+from usage_monitor.delivery import AlertDelivery
+from usage_monitor.errors import ConfigError
 from usage_monitor.notify import SnsNotifier
+from usage_monitor.notifying import deliver_evaluation
 from usage_monitor.observability import logger
-from usage_monitor.run_problems import ProblemKind, settings_problem
+from usage_monitor.run_problems import ProblemKind, evaluate_problem, settings_problem
 from usage_monitor.settings import Settings
-from usage_monitor.store import DynamoStore
-from usage_monitor.tokens import TokenSource
+from usage_monitor.store import DynamoStore, StoredState
 
 
 def settings_or_alert(env: Mapping[str, str], now: datetime, session: Any = None) -> Settings:
@@ -45,24 +44,13 @@ def alert_settings_error(env: Mapping[str, str], error: ConfigError, now: dateti
         from usage_monitor.dynamo import DynamoTable
 
         session = session or boto3.session.Session()
-        table = DynamoTable(session.client("dynamodb"), table_name)
-        # Only the alert-state and publishing paths of a Monitor run here: tokens and checks are never used.
-        monitor = Monitor(
-            tokens=TokenSource(env.get("TOKENS_SECRET_ID", ""), _no_secret),
-            client=_NoChecks(),
-            store=DynamoStore(table, 1),
-            notifier=SnsNotifier(topic_arn, session.client("sns")),
-            policy=AlertPolicy((Decimal(80),)),
-        )
-        monitor.report_problem(ProblemKind.CONFIG, settings_problem(str(error)), now)
+        store = DynamoStore(DynamoTable(session.client("dynamodb"), table_name), 1)
+        delivery = AlertDelivery(store, SnsNotifier(topic_arn, session.client("sns")))
+        key = ProblemKind.CONFIG.state_key
+        stored = store.load_states([key]).get(key, StoredState(AlertState()))
+        # The thresholds play no part in a run-level problem's severity; any valid policy decides it.
+        policy = AlertPolicy((Decimal(80),))
+        evaluation = evaluate_problem(ProblemKind.CONFIG, settings_problem(str(error)), stored.state, policy, now)
+        deliver_evaluation(delivery, key, stored, evaluation, now)
     except Exception:
         logger.exception("could not alert about the settings error")
-
-
-def _no_secret(secret_id: str, force_fetch: bool) -> str:
-    raise MonitorError("a settings error alert reads no secret")
-
-
-class _NoChecks:
-    def check(self, license_id: str, token: str, *, redact: Any = ()) -> CheckResult:
-        raise MonitorError("a settings error alert checks no license")

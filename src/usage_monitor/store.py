@@ -1,9 +1,4 @@
-"""DynamoDB adapter: usage snapshots and per-license alert state, in one table.
-
-Snapshots: partition `license_id`, sort `captured_at` (ISO-8601 UTC, `Z`), expiring via `expires_at`.
-Alert state: partition `alert-state#<license_id>`, sort `state`. A separate partition, so a query for a
-license's snapshots (with or without a time range) never returns it; `#` cannot occur in a license ID.
-"""
+"""DynamoDB adapter: usage snapshots and per-license alert state, in one table (item shapes: `items`)."""
 
 from __future__ import annotations
 
@@ -11,174 +6,59 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from usage_monitor.alerts import AlertState, FailureStreak, ForecastMark, NotifiedLevel
-from usage_monitor.flapping import FlapState
-from usage_monitor.forecast import Forecast, UsagePoint
-from usage_monitor.models import CheckResult, Resource
+from usage_monitor.alerts import AlertState
+from usage_monitor.aws_limits import item_problems, summarize
+from usage_monitor.forecast import Forecast
+from usage_monitor.items import (
+    STATE_PREFIX,
+    STATE_SORT_KEY,
+    StoredState,
+    parse_iso,
+    snapshot_item,
+    state_from_item,
+    state_to_item,
+    unstorable,
+    usage_points,
+)
+from usage_monitor.models import CheckError, CheckResult, FailureKind
 from usage_monitor.render import OutgoingMessage, iso
+
+# Item shapes live in `items`; named here too for the modules that read the table through this adapter.
+__all__ = [
+    "STATE_PREFIX",
+    "STATE_SORT_KEY",
+    "DynamoStore",
+    "ItemFilter",
+    "SnapshotWriter",
+    "StateConflict",
+    "StateUnstorable",
+    "StoredState",
+    "parse_iso",
+    "query_history",
+    "snapshot_item",
+    "state_from_item",
+    "state_to_item",
+    "unstorable",
+    "usage_points",
+]
 
 if TYPE_CHECKING:
     from usage_monitor.dynamo import DynamoTable
 
-STATE_PREFIX = "alert-state#"
-STATE_SORT_KEY = "state"
 BATCH_GET_LIMIT = 100
 BATCH_GET_ATTEMPTS = 8
+BATCH_WRITE_LIMIT = 25
 
 
 class StateConflict(Exception):
     """Another run changed this license's alert state first; it owns the notification."""
 
 
-@dataclass(frozen=True)
-class StoredState:
-    state: AlertState
-    pending: OutgoingMessage | None = None  # claimed, not yet confirmed as published
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def snapshot_item(
-    result: CheckResult,
-    captured_at: datetime,
-    retention_days: int,
-    forecasts: Mapping[str, Forecast] | None = None,
-) -> dict[str, Any]:
-    """One snapshot row: a map per resource (with `days_to_limit` when forecast), status, error, TTL."""
-    item: dict[str, Any] = {
-        "license_id": result.license_id,
-        "captured_at": iso(captured_at),
-        "record_type": "snapshot",
-        "checked_at": iso(result.checked_at),
-        "status": "ok" if result.ok else "failed",
-        "expires_at": int((captured_at + timedelta(days=retention_days)).timestamp()),
-    }
-    for resource in result.resources:
-        item[resource.name] = _resource_map(resource)
-        outlook = (forecasts or {}).get(resource.name)
-        if outlook is not None and outlook.days_to_limit is not None:
-            item[resource.name]["days_to_limit"] = outlook.days_to_limit
-    if result.problems:
-        item["problems"] = list(result.problems)
-    if result.error is not None:
-        error: dict[str, Any] = {"kind": result.error.kind.value, "message": result.error.message}
-        for key, value in (
-            ("http_status", result.error.http_status),
-            ("code", result.error.code),
-            ("detail_code", result.error.detail_code),
-        ):
-            if value is not None:
-                error[key] = value
-        item["error"] = error
-    return item
-
-
-def _resource_map(resource: Resource) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    if resource.current is not None:
-        fields["current"] = resource.current
-    if resource.limit is not None:
-        fields["limit"] = resource.limit
-    if resource.percent is not None:
-        fields["percent"] = resource.percent
-    if resource.problems:
-        fields["problems"] = list(resource.problems)
-    return fields
-
-
-def state_to_item(license_id: str, state: AlertState, pending: OutgoingMessage | None) -> dict[str, Any]:
-    failures = state.failures
-    item: dict[str, Any] = {
-        "license_id": STATE_PREFIX + license_id,
-        "captured_at": STATE_SORT_KEY,
-        "record_type": "alert_state",
-        "license": license_id,
-        "version": state.version,
-        "resources": {
-            name: {"level": mark.level, "notified_at": iso(mark.notified_at)} for name, mark in state.resources.items()
-        },
-        "forecasts": {
-            name: {"days_to_limit": mark.days_to_limit, "notified_at": iso(mark.notified_at)}
-            for name, mark in state.forecasts.items()
-        },
-        "failures": _without_none(
-            {
-                "consecutive": failures.consecutive,
-                "since": iso(failures.since) if failures.since else None,
-                "notified_at": iso(failures.notified_at) if failures.notified_at else None,
-                "last_error": failures.last_error,
-                "kind": failures.kind,
-            }
-        ),
-    }
-    if state.silences:
-        item["silences"] = {target: iso(until) for target, until in state.silences.items()}
-    if state.flap != FlapState():
-        # Only while a license has recent changes: a quiet license's item stays as it always was.
-        flap = state.flap
-        item["flap"] = _without_none(
-            {
-                "changes": [iso(moment) for moment in flap.changes],
-                "held_since": iso(flap.held_since) if flap.held_since else None,
-                "last_change": iso(flap.last_change) if flap.last_change else None,
-                "states": list(flap.states),
-            }
-        )
-    if pending is not None:
-        item["pending"] = {
-            "subject": pending.subject,
-            "message_json": pending.message_json,
-            "attributes": dict(pending.attributes),
-        }
-    return item
-
-
-def state_from_item(item: Mapping[str, Any]) -> StoredState:
-    failures = item.get("failures") or {}
-    state = AlertState(
-        resources={
-            name: NotifiedLevel(Decimal(mark["level"]), parse_iso(mark["notified_at"]))
-            for name, mark in (item.get("resources") or {}).items()
-        },
-        failures=FailureStreak(
-            consecutive=int(failures.get("consecutive", 0)),
-            since=parse_iso(failures["since"]) if failures.get("since") else None,
-            notified_at=parse_iso(failures["notified_at"]) if failures.get("notified_at") else None,
-            last_error=failures.get("last_error"),
-            kind=failures.get("kind"),
-        ),
-        version=int(item.get("version", 0)),
-        forecasts={
-            name: ForecastMark(Decimal(mark["days_to_limit"]), parse_iso(mark["notified_at"]))
-            for name, mark in (item.get("forecasts") or {}).items()
-        },
-        silences={target: parse_iso(until) for target, until in (item.get("silences") or {}).items()},
-        flap=_flap_from(item.get("flap") or {}),
-    )
-    pending = item.get("pending")
-    return StoredState(
-        state,
-        OutgoingMessage(pending["subject"], pending["message_json"], dict(pending["attributes"])) if pending else None,
-    )
-
-
-def _flap_from(flap: Mapping[str, Any]) -> FlapState:
-    return FlapState(
-        changes=tuple(parse_iso(moment) for moment in flap.get("changes", [])),
-        held_since=parse_iso(flap["held_since"]) if flap.get("held_since") else None,
-        last_change=parse_iso(flap["last_change"]) if flap.get("last_change") else None,
-        states=tuple(flap.get("states", [])),
-    )
-
-
-def _without_none(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
+class StateUnstorable(Exception):
+    """The next alert state breaks DynamoDB's item rules; nothing was written."""
 
 
 class DynamoStore:
@@ -188,9 +68,12 @@ class DynamoStore:
 
     @contextmanager
     def snapshot_writer(self) -> Iterator[SnapshotWriter]:
-        """Buffers puts into BatchWriteItem calls of 25; boto3 resends `UnprocessedItems`."""
-        with self.table.batch_writer(overwrite_by_pkeys=["license_id", "captured_at"]) as batch:
-            yield SnapshotWriter(batch, self.retention_days)
+        """Buffers puts into BatchWriteItem calls of 25 (see `SnapshotWriter`)."""
+        writer = SnapshotWriter(self.table, self.retention_days)
+        try:
+            yield writer
+        finally:
+            writer.flush()  # also when the run stops early: what was checked is kept
 
     def history(self, license_id: str, since: datetime, only: ItemFilter | None = None) -> list[dict[str, Any]]:
         return query_history(self.table, license_id, since, only=only)
@@ -222,38 +105,73 @@ class DynamoStore:
         state: AlertState,
         expected_version: int,
         pending: OutgoingMessage | None = None,
+        claimed_at: str | None = None,
     ) -> AlertState:
         """Conditional put: fails with `StateConflict` if another run wrote since we read."""
         from botocore.exceptions import ClientError
 
         new_state = replace(state, version=expected_version + 1)
         condition = "attribute_not_exists(license_id)" if expected_version == 0 else "version = :expected"
+        item = state_to_item(license_id, new_state, pending, claimed_at)
+        problems = item_problems(item)
+        if problems:
+            raise StateUnstorable(f"alert state of {license_id} cannot be stored: {summarize(problems)}")
         kwargs: dict[str, Any] = {"ConditionExpression": condition}
         if expected_version:
             kwargs["ExpressionAttributeValues"] = {":expected": expected_version}
         try:
-            self.table.put_item(state_to_item(license_id, new_state, pending), **kwargs)
+            self.table.put_item(item, **kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise StateConflict(license_id) from exc
             raise
         return new_state
 
-    def confirm_published(self, license_id: str, version: int) -> None:
-        """Clear the pending alert once SNS accepted it (same version: nobody else wrote)."""
+    def claim_pending(self, license_id: str, version: int, previous_claim: str | None, claimed_at: str) -> None:
+        """Take the pending message to send it; `StateConflict` if another run took it or wrote first.
+
+        The condition names the claim this run saw, so of two runs that both saw the same (stale or
+        absent) claim exactly one gets to send the message.
+        """
+        seen = "pending.claimed_at = :seen" if previous_claim else "attribute_not_exists(pending.claimed_at)"
+        values: dict[str, Any] = {":version": version, ":now": claimed_at}
+        if previous_claim:
+            values[":seen"] = previous_claim
+        self._update_state(
+            license_id,
+            UpdateExpression="SET pending.claimed_at = :now",
+            ConditionExpression=f"version = :version AND attribute_exists(pending) AND {seen}",
+            ExpressionAttributeValues=values,
+        )
+
+    def release_pending(self, license_id: str, version: int, claimed_at: str) -> None:
+        """Give back a claim whose publish failed, so the next run retries without waiting it out."""
+        self._update_state(
+            license_id,
+            UpdateExpression="REMOVE pending.claimed_at",
+            ConditionExpression="version = :version AND pending.claimed_at = :mine",
+            ExpressionAttributeValues={":version": version, ":mine": claimed_at},
+        )
+
+    def _update_state(self, license_id: str, **update: Any) -> None:
         from botocore.exceptions import ClientError
 
         try:
-            self.table.update_item(
-                {"license_id": STATE_PREFIX + license_id, "captured_at": STATE_SORT_KEY},
-                UpdateExpression="REMOVE pending",
-                ConditionExpression="version = :version",
-                ExpressionAttributeValues={":version": version},
-            )
+            key = {"license_id": STATE_PREFIX + license_id, "captured_at": STATE_SORT_KEY}
+            self.table.update_item(key, **update)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise StateConflict(license_id) from exc
             raise
+
+    def confirm_published(self, license_id: str, version: int) -> None:
+        """Clear the pending alert once SNS accepted it (same version: nobody else wrote)."""
+        self._update_state(
+            license_id,
+            UpdateExpression="REMOVE pending",
+            ConditionExpression="version = :version",
+            ExpressionAttributeValues={":version": version},
+        )
 
 
 @dataclass(frozen=True)
@@ -282,26 +200,97 @@ def query_history(
     return table.query(**kwargs)
 
 
-def usage_points(items: Iterable[Mapping[str, Any]]) -> dict[str, list[UsagePoint]]:
-    """Per resource, the (time, current, limit) points of successful snapshots, for forecasts."""
-    points: dict[str, list[UsagePoint]] = {}
-    for item in items:
-        if item.get("status") != "ok":
-            continue
-        at = parse_iso(str(item["captured_at"]))
-        for name, value in item.items():
-            if isinstance(value, Mapping) and "current" in value and name not in ("error",):
-                limit = value.get("limit")
-                points.setdefault(name, []).append(
-                    UsagePoint(at, int(value["current"]), int(limit) if limit is not None else None)
-                )
-    return points
-
-
 class SnapshotWriter:
-    def __init__(self, batch: Any, retention_days: int) -> None:
-        self._batch = batch
-        self._retention_days = retention_days
+    """Snapshots in BatchWriteItem calls of 25 (boto3's batch writer resends `UnprocessedItems`).
 
-    def put(self, result: CheckResult, captured_at: datetime, forecasts: Mapping[str, Forecast] | None = None) -> None:
-        self._batch.put_item(Item=snapshot_item(result, captured_at, self._retention_days, forecasts))
+    Each item is checked against DynamoDB's rules before it joins a batch; one that does not fit is
+    replaced by a `failed` snapshot saying what was out of range. A batch DynamoDB still rejects as a
+    whole is written item by item, so the good items land and the bad one is named in `rejected`.
+    """
+
+    def __init__(self, table: DynamoTable, retention_days: int) -> None:
+        self._table = table
+        self._retention_days = retention_days
+        self._batch: list[dict[str, Any]] = []
+        self.rejected: list[str] = []
+
+    def put(
+        self, result: CheckResult, captured_at: datetime, forecasts: Mapping[str, Forecast] | None = None
+    ) -> CheckResult:
+        """Queue the snapshot; returns the result as stored: `result`, or its `invalid_value` stand-in."""
+        item = snapshot_item(result, captured_at, self._retention_days, forecasts)
+        problems = item_problems(item)
+        if problems:
+            result = unstorable(result, summarize(problems))
+            item = snapshot_item(result, captured_at, self._retention_days)
+        self._batch.append(item)
+        if len(self._batch) >= BATCH_WRITE_LIMIT:
+            self.flush()
+        return result
+
+    def flush(self) -> None:
+        items, self._batch = self._batch, []
+        if not items:
+            return
+        try:
+            with self._table.batch_writer(overwrite_by_pkeys=["license_id", "captured_at"]) as batch:
+                for item in items:
+                    batch.put_item(Item=item)
+        except _rejections() as exc:
+            if not _rejected_as_invalid(exc):
+                raise
+            from usage_monitor.observability import logger  # here: the CLI's `check` must not load Powertools
+
+            logger.warning("snapshot batch rejected; writing its items one by one", extra={"error": _reason(exc)})
+            for item in items:
+                self._put_alone(item)
+
+    def _put_alone(self, item: dict[str, Any]) -> None:
+        license_id = str(item["license_id"])
+        try:
+            self._table.put_item(item)
+            return
+        except _rejections() as exc:
+            if not _rejected_as_invalid(exc):
+                raise
+            reason = _reason(exc)
+        from usage_monitor.observability import logger
+
+        logger.error("DynamoDB rejected a snapshot", extra={"license_id": license_id, "error": reason})
+        self.rejected.append(license_id)
+        stand_in = CheckResult(
+            license_id,
+            parse_iso(str(item["checked_at"])),
+            error=CheckError(FailureKind.INVALID_VALUE, f"DynamoDB rejected the snapshot: {reason}"),
+        )
+        try:
+            self._table.put_item(snapshot_item(stand_in, parse_iso(str(item["captured_at"])), self._retention_days))
+        except _rejections():
+            logger.exception("could not store the failed snapshot either", extra={"license_id": license_id})
+
+
+def _rejections() -> tuple[type[Exception], ...]:
+    """What a request refused for its content raises: DynamoDB's ValidationException (a ClientError), or
+    the serializer's own errors before any call (decimal signals such as `Rounded`, TypeError for an
+    unsupported type, botocore's parameter validation)."""
+    from botocore.exceptions import ClientError, ParamValidationError
+
+    return (ClientError, ParamValidationError, ArithmeticError, TypeError, ValueError)
+
+
+def _rejected_as_invalid(exc: Exception) -> bool:
+    """A request DynamoDB (or the serializer before it) refuses for its content, not for load or access."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code") == "ValidationException"
+    return True
+
+
+def _reason(exc: Exception) -> str:
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code')}: {str(error.get('Message', ''))[:300]}"
+    return f"{type(exc).__name__} while serializing"

@@ -18,6 +18,7 @@ from usage_monitor.events import RunRequest
 from usage_monitor.fanout import Chunk, SqsDispatcher, parse_chunk, plan_chunks
 from usage_monitor.leegality import LeegalityClient, default_retry
 from usage_monitor.licenses import LicenseListSource, resolve_license_ids
+from usage_monitor.minting import TokenMinter
 from usage_monitor.monitor import Monitor, RemainingSeconds
 from usage_monitor.notify import SnsNotifier
 from usage_monitor.observability import logger, metrics
@@ -27,6 +28,7 @@ from usage_monitor.settings import Settings
 from usage_monitor.store import DynamoStore
 from usage_monitor.throttle import RequestThrottle
 from usage_monitor.tokens import TokenSource, powertools_secret_fetcher
+from usage_monitor.trust import pool_manager, read_ca_bundle
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -76,19 +78,35 @@ def wire(settings: Settings, session: Any = None) -> Wired:
     # first invocation's set-up cost for the same requests (see usage_monitor.dynamo).
     dynamodb_client = session.client("dynamodb", config=aws_config)
     throttle = RequestThrottle(settings.max_requests_per_second)
+    ca_bundle = None
+    if settings.ca_bundle_parameter:
+        ssm = session.client("ssm", config=aws_config)
+        ca_bundle = read_ca_bundle(settings.ca_bundle_parameter, ssm, settings.secret_cache_seconds)
+    client = LeegalityClient(
+        settings.base_url,
+        connect_timeout=settings.connect_timeout_seconds,
+        read_timeout=settings.read_timeout_seconds,
+        max_connections=settings.max_concurrency,
+        retry=default_retry(settings.retry_backoff_seconds, settings.retry_after_cap_seconds, throttle),
+        http=pool_manager(settings.max_concurrency, ca_bundle),
+        throttle=throttle,
+        auth_header=settings.auth_header,
+    )
     monitor = Monitor(
         tokens=TokenSource(
             settings.tokens_secret_id,
             powertools_secret_fetcher(
                 settings.secret_cache_seconds, session.client("secretsmanager", config=aws_config)
             ),
+            known_licenses=settings.license_ids,
         ),
-        client=LeegalityClient(
+        client=client,
+        minter=TokenMinter(
             settings.base_url,
-            connect_timeout=settings.connect_timeout_seconds,
-            read_timeout=settings.read_timeout_seconds,
-            max_connections=settings.max_concurrency,
-            retry=default_retry(settings.retry_backoff_seconds, settings.retry_after_cap_seconds, throttle),
+            client.http,
+            client.retry,
+            client.timeout,
+            max_age_seconds=settings.token_max_age_seconds,
             throttle=throttle,
         ),
         store=DynamoStore(DynamoTable(dynamodb_client, settings.snapshot_table), settings.snapshot_retention_days),

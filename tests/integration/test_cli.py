@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 import json
@@ -19,7 +20,9 @@ import pytest
 
 from local.simulator import LeegalitySimulator, Reply, error_body, usage_of
 from tests.integration.conftest import HEALTHY, Harness, add_licenses
-from usage_monitor import cli
+from usage_monitor import cli, report
+from usage_monitor.cli import check as cli_check
+from usage_monitor.cli import common as cli_common
 from usage_monitor.leegality import LeegalityClient
 from usage_monitor.models import CheckResult, Resource
 from usage_monitor.render import iso
@@ -175,12 +178,12 @@ def test_check_json_reports_a_failed_license(token_for_all: LeegalitySimulator, 
     ],
 )
 def test_base_url_resolution(flag: str | None, sandbox: bool, env: dict[str, str], expected: str):
-    assert cli.resolve_base_url(flag, sandbox=sandbox, env=env) == expected
+    assert cli_check.resolve_base_url(flag, sandbox=sandbox, env=env) == expected
 
 
 def test_sandbox_flag_reaches_the_resolution(monkeypatch: pytest.MonkeyPatch):
     args = cli.build_parser().parse_args(["check", "lic-1", "--sandbox"])
-    assert cli.resolve_base_url(args.base_url, sandbox=args.sandbox, env=os.environ) == SANDBOX_BASE_URL
+    assert cli_check.resolve_base_url(args.base_url, sandbox=args.sandbox, env=os.environ) == SANDBOX_BASE_URL
 
 
 def test_base_url_errors_are_usage_errors(run: Any, monkeypatch: pytest.MonkeyPatch):
@@ -257,9 +260,9 @@ def test_unreachable_api_is_one_line(simulator: LeegalitySimulator, run: Any, mo
     simulator.script("lic-1", Reply(200, {"data": {}}, action="drip", delay=0.2))
     monkeypatch.setenv("LEEGALITY_TOKEN", TOKEN)
     monkeypatch.setattr(
-        cli,
+        cli_check,
         "LeegalityClient",
-        lambda base_url: LeegalityClient(base_url, connect_timeout=0.1, read_timeout=0.1),
+        lambda base_url, **options: LeegalityClient(base_url, connect_timeout=0.1, read_timeout=0.1, **options),
     )
 
     result = run("check", "lic-1", "--base-url", simulator.base_url)
@@ -316,8 +319,8 @@ def test_secret_without_a_token_for_the_license(harness: Harness, run: Any):
 
     assert result.code == 2
     assert result.err.splitlines() == [
-        "usage-monitor: error: no token for license other: tokens secret leegality-usage-monitor/tokens has no "
-        "entry for this license and no 'default'"
+        "usage-monitor: error: no token for license other in tokens secret 'leegality-usage-monitor/tokens' "
+        '(add an entry for it or a "default")'
     ]
 
 
@@ -520,7 +523,7 @@ def test_history_reads_every_page(harness: Harness, run: Any, monkeypatch: pytes
 
     # Clients made from the harness session from now on see the hook.
     harness.session.events.register("before-parameter-build.dynamodb.Query", seven_per_page)
-    monkeypatch.setattr(cli, "aws_session", lambda _args: harness.session)
+    monkeypatch.setattr(cli_common, "aws_session", lambda _args: harness.session)
 
     result = run("history", "lic-1", "--csv")
 
@@ -579,7 +582,7 @@ def test_no_aws_credentials(argv: list[str], run: Any, monkeypatch: pytest.Monke
     result = run(*argv)
 
     assert result.code == 2
-    assert result.err.splitlines() == [f"usage-monitor: error: {cli.NO_CREDENTIALS}"]
+    assert result.err.splitlines() == [f"usage-monitor: error: {cli_common.NO_CREDENTIALS}"]
     assert result.err.startswith("usage-monitor: error: no AWS credentials: set AWS_PROFILE")
 
 
@@ -608,22 +611,35 @@ def test_unknown_aws_profile(run: Any, tmp_path: Path, monkeypatch: pytest.Monke
     assert "AWS profile 'nope' not found" in result.err
 
 
-# --- demo, help, python -m -----------------------------------------------------------------------
+# --- no demo in the package, help, python -m -----------------------------------------------------
 
 
-def test_demo_without_the_repository_says_so(run: Any, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setitem(sys.modules, "local.run", None)  # as if installed without the checkout
-
+def test_demo_is_not_a_command_of_the_installed_tool(run: Any):
+    # The demo needs moto and the simulator (development code): it is `make demo` / `python -m local.run`.
     result = run("demo")
 
     assert result.code == 2
-    assert result.err.startswith("usage-monitor: error: the demo needs the repository checkout")
-    assert len(result.err.splitlines()) == 1
+    assert "invalid choice: 'demo'" in result.err
 
 
-def test_demo_runs_the_local_demo():
+def test_the_shipped_package_never_imports_development_code():
+    package = ROOT / "src" / "usage_monitor"
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names = [node.value] if node.value.startswith("local.") else []  # importlib strings
+            else:
+                continue
+            assert not [name for name in names if name == "local" or name.startswith(("local.", "tests"))], path
+
+
+def test_demo_runs_from_the_checkout():
     done = subprocess.run(
-        [sys.executable, "-m", "usage_monitor", "demo"],
+        [sys.executable, "-m", "local.run"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -648,8 +664,8 @@ def test_python_dash_m_help_documents_commands_and_exit_codes():
 
     assert done.returncode == 0
     assert done.stdout.startswith("usage: usage-monitor ")
-    for command in ("check", "history", "demo"):
-        assert f"    {command} " in done.stdout
+    for command in ("check", "history", "mute", "unmute", "mutes", "test-alert"):
+        assert f"    {command}" in done.stdout
     assert "exit codes:" in done.stdout
     assert "  1  check: a resource of some license is at or above a threshold" in done.stdout
 
@@ -671,6 +687,6 @@ def test_help_returns_0(run: Any):
 
 def test_sparkline_scale():
     percents = [Decimal(p) for p in ("0", "14.3", "50", "92.9", "100", "140")]
-    assert cli.sparkline(percents) == "▁▂▅███"
-    assert cli.sparkline([Decimal(50)] * 100) == "▅" * cli.SPARK_POINTS
-    assert cli.sparkline([]) == ""
+    assert report.sparkline(percents) == "▁▂▅███"
+    assert report.sparkline([Decimal(50)] * 100) == "▅" * report.SPARK_POINTS
+    assert report.sparkline([]) == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from local.simulator import Reply, usage_of
 from tests.integration.conftest import Harness, add_licenses
 from tests.integration.test_hysteresis import run_times
+from usage_monitor.sms import septets
 
 SERVER_ERROR = {"code": "LE_ERR_SS_500", "errors": [{"message": "Internal Server Error", "path": None, "code": None}]}
 EXPIRED = {
@@ -36,3 +37,20 @@ def test_a_401_during_a_notified_5xx_streak_is_alerted_once(harness: Harness) ->
     assert "Invalid or expired token" in alerts[1].email
     assert "check its token" in alerts[1].email
     assert "Failed 4 run(s) in a row" in alerts[1].email
+
+
+def test_an_sms_with_hostile_upstream_text_is_one_gsm7_segment(harness: Harness) -> None:
+    # Given an upstream 403 whose message is full of characters that cost two septets or force UCS-2
+    add_licenses(harness, {"lic": usage_of(users=(100, 1000))})
+    message = "Access `denied`\r\n\tfor {tenant}|[role]~^\\ " * 6 + "\u2019\U0001f512"
+    harness.simulator.script(
+        "lic", Reply(403, {"code": "LE_ERR_SS_403", "errors": [{"message": message, "code": "LE_ERR_SS_007"}]})
+    )
+
+    harness.invoke(time=run_times(1)[0])
+
+    # Then the SMS fits one segment counted in septets, with nothing outside GSM-7 and no control characters
+    sms = harness.alerts()[0].sms
+    assert septets(sms) <= 160
+    assert all(0x20 <= ord(c) < 0x7F and c != "`" for c in sms)
+    assert "'denied'" in sms

@@ -254,8 +254,10 @@ def test_invalid_fields_are_stored_as_far_as_valid_and_never_evaluated(harness: 
 
     summary = harness.invoke(time=T1)
 
-    assert summary["failed"] == []
+    # Nothing left to evaluate: the check counts as failed (no_usage_data), what came is still stored.
+    assert summary["failed"] == ["x"]
     snapshot = harness.snapshot("x", T1)
+    assert snapshot["error"]["kind"] == "no_usage_data"
     assert snapshot["users"] == {
         "current": 999,
         "problems": ["users.limit: expected a non-negative integer, got null None"],

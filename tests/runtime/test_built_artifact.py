@@ -23,7 +23,7 @@ import pytest
 
 from local import lambda_runtime
 from local.aws import REGION, ROOT, load_event, provision
-from local.benchmark import FAKE_AWS, MotoServer
+from local.bench_processes import FAKE_AWS, MotoServer
 from local.lambda_runtime import HOW_TO_GET_ONE, RuntimeTrees, build, find_python313
 from local.package import RUNTIME_PACKAGES
 from local.simulator import LeegalitySimulator, usage_of

@@ -14,6 +14,7 @@ import json
 import re
 import tomllib
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,9 @@ SHARED_ENVIRONMENT = {
     "FORECAST_ALERT_DAYS": {"Ref": "ForecastAlertDays"},
     "METRICS_TOP_LICENSES": {"Ref": "MetricsTopLicenses"},
     "SCHEDULE_RATE": {"Ref": "ScheduleRate"},
+    "TOKEN_MAX_AGE_SECONDS": {"Ref": "TokenMaxAgeSeconds"},
+    "LEEGALITY_AUTH_HEADER": {"Ref": "AuthHeader"},
+    "CA_BUNDLE_PARAMETER": {"Ref": "CaBundleParameter"},
 }
 LICENSE_LIST_URI = {"Fn::Sub": "s3://${LicenseListBucket}/${LicenseListKey}"}
 EXPECTED_ENVIRONMENT = {
@@ -131,6 +135,11 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "LicenseIds": "",
     "AlertThresholds": "80,95",
     "LeegalityBaseUrl": "https://app1.leegality.com/api",
+    "AuthHeader": "X-Auth-Token",
+    "TokenMaxAgeSeconds": 900,
+    "VpcSubnetIds": "",
+    "VpcSecurityGroupIds": "",
+    "CaBundleParameter": "",
     "SnapshotRetentionDays": 400,
     "AlertRemindAfterHours": 24,
     "AlertHysteresisPoints": 5,
@@ -167,7 +176,9 @@ SECRET_ARN_PATTERN = (
 )
 
 # Actions with no resource-level permissions: "*" is the only valid Resource for them.
-ACTIONS_ALLOWED_ON_ANY_RESOURCE = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+ACTIONS_ALLOWED_ON_ANY_RESOURCE = frozenset(
+    {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "ec2:DescribeNetworkInterfaces"}
+)
 
 TABLE_ACTIONS = frozenset(
     {
@@ -226,7 +237,7 @@ def _statements(role: dict[str, Any], enabled: frozenset[str] = frozenset()) -> 
     return statements
 
 
-ALL_CONDITIONS = frozenset({"HasLicenseList", "FanOutEnabled"})
+ALL_CONDITIONS = frozenset({"HasLicenseList", "FanOutEnabled", "InVpc", "HasCaBundle"})
 
 
 def _allowed(statements: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -424,8 +435,8 @@ def test_schedule_runs_the_function_with_scheduler_context(transformed):
     assert schedule["ScheduleExpressionTimezone"] == {"Ref": "ScheduleTimezone"}
     assert schedule["State"] == "ENABLED"
     assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
-    # Per-stack name: default and prod stacks can share an account and region.
-    assert schedule["Name"] == {"Fn::Sub": "${AWS::StackName}-usage-check"}
+    # CloudFormation names it: unique per stack (default and prod can share an account and region).
+    assert "Name" not in schedule
 
     target = schedule["Target"]
     assert target["Arn"] == {"Fn::GetAtt": [FUNCTION, "Arn"]}
@@ -451,7 +462,7 @@ def test_digest_schedule_asks_the_same_function_for_a_digest(sam_template, trans
     assert schedule["State"] == {"Fn::If": ["DigestEnabled", "ENABLED", "DISABLED"]}
     assert sam_template["Conditions"]["DigestEnabled"] == {"Fn::Equals": [{"Ref": "Digest"}, "enabled"]}
     assert sam_template["Parameters"]["Digest"]["AllowedValues"] == ["enabled", "disabled"]
-    assert schedule["Name"] == {"Fn::Sub": "${AWS::StackName}-usage-digest"}
+    assert "Name" not in schedule
     target = schedule["Target"]
     assert target["Arn"] == {"Fn::GetAtt": [FUNCTION, "Arn"]}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 21600}
@@ -466,6 +477,40 @@ def test_digest_schedule_asks_the_same_function_for_a_digest(sam_template, trans
     assert _allowed(_statements(transformed["Resources"][DIGEST_SCHEDULE_ROLE])) == {
         "lambda:InvokeFunction": [{"Fn::GetAtt": [FUNCTION, "Arn"]}],
     }
+
+
+def _names_for_stack(value: Any, stack_name: str) -> Iterator[str]:
+    """Every name a resource property would get, for `Fn::Sub` over the stack name (other forms skipped)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        yield value["Fn::Sub"].replace("${AWS::StackName}", stack_name)
+
+
+# Names with a length limit under CloudFormation's 128-character stack name, and that limit.
+NAME_LIMITS = {
+    ("AWS::Scheduler::Schedule", "Name"): 64,
+    ("AWS::Scheduler::ScheduleGroup", "Name"): 64,
+    ("AWS::Lambda::Function", "FunctionName"): 64,
+    ("AWS::SQS::Queue", "QueueName"): 80,
+    ("AWS::SNS::Topic", "TopicName"): 256,
+    ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
+    ("AWS::IAM::Role", "RoleName"): 64,
+    ("AWS::Logs::LogGroup", "LogGroupName"): 512,
+}
+
+
+@pytest.mark.parametrize("stack_name", ["s", "a" * 53, "a" * 128])
+def test_every_name_built_from_the_stack_name_fits_its_limit(transformed, stack_name):
+    too_long = [
+        (logical_id, prop, name)
+        for logical_id, resource in transformed["Resources"].items()
+        for (resource_type, prop), limit in NAME_LIMITS.items()
+        if resource["Type"] == resource_type
+        for name in _names_for_stack(resource.get("Properties", {}).get(prop), stack_name)
+        if len(name) > limit
+    ]
+    assert too_long == []
 
 
 def test_digest_event_matches_the_digest_schedule_input(transformed):
@@ -629,6 +674,9 @@ def test_deployed_function(deployed):
         "FORECAST_ALERT_DAYS": "14",
         "METRICS_TOP_LICENSES": "3",
         "SCHEDULE_RATE": "rate(15 minutes)",
+        "TOKEN_MAX_AGE_SECONDS": "900",
+        "LEEGALITY_AUTH_HEADER": "X-Auth-Token",
+        "CA_BUNDLE_PARAMETER": "",
         # Off by default: no license list, no fan-out.
         "LICENSE_LIST_S3_URI": "",
         "FANOUT_QUEUE_URL": "",
@@ -794,6 +842,57 @@ def test_health_alarms_notify_the_alert_or_operations_topic(transformed, alarm, 
     ]
 
 
+def _resolve(value: Any, template: dict[str, Any], parameters: dict[str, str]) -> Any:
+    """The few intrinsics the NoRunsAlarm sizing uses, evaluated as CloudFormation would for `parameters`."""
+    if isinstance(value, list):
+        return [_resolve(item, template, parameters) for item in value]
+    if not isinstance(value, dict) or len(value) != 1:
+        return value
+    ((name, args),) = value.items()
+    if name == "Ref":
+        return parameters[args]
+    if name == "Condition":
+        return _resolve(template["Conditions"][args], template, parameters)
+    if name == "Fn::Sub":
+        return re.sub(r"\$\{([^}]+)\}", lambda m: parameters[m.group(1)], args)
+    if name == "Fn::If":
+        condition = _resolve(template["Conditions"][args[0]], template, parameters)
+        return _resolve(args[1] if condition else args[2], template, parameters)
+    a = _resolve(args, template, parameters)
+    if name == "Fn::Equals":
+        return a[0] == a[1]
+    if name == "Fn::Or":
+        return any(a)
+    if name == "Fn::Not":
+        return not a[0]
+    if name == "Fn::Select":
+        return a[1][int(a[0])]
+    if name == "Fn::Split":
+        return a[1].split(a[0])
+    raise AssertionError(f"intrinsic {name} is not evaluated by this test")
+
+
+@pytest.mark.parametrize(
+    ("schedule", "period", "periods"),
+    [
+        ("rate(15 minutes)", 3600, 1),
+        ("rate(1 minute)", 3600, 1),
+        ("cron(0 9 * * ? *)", 86400, 2),  # the template's own example: one run a day
+        ("rate(1 day)", 86400, 2),
+        ("rate(6 hours)", 86400, 2),
+    ],
+)
+def test_no_runs_alarm_is_sized_from_the_schedule(transformed, schedule, period, periods):
+    properties = transformed["Resources"]["NoRunsAlarm"]["Properties"]
+    sized = {
+        key: _resolve(properties[key], transformed, {"ScheduleRate": schedule})
+        for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm")
+    }
+    assert sized == {"Period": period, "EvaluationPeriods": periods, "DatapointsToAlarm": periods}
+    # CloudWatch limits an alarm's evaluation range to 7 days when the period is an hour or more.
+    assert period * periods <= 7 * 86400
+
+
 def test_checks_failed_alarm_watches_the_metric_the_code_emits(transformed):
     from usage_monitor.observability import NAMESPACE, SERVICE
 
@@ -927,7 +1026,8 @@ def test_dispatcher_may_only_send_and_worker_only_receive(transformed):
     receive = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
     assert {a: r for a, r in worker.items() if a.startswith("sqs:")} == {a: [queue_arn] for a in receive}
     # Otherwise exactly what the scheduled function has for checking.
-    checking = _allowed(_statements(transformed["Resources"][FUNCTION_ROLE]))
+    checking = _allowed(_statements(transformed["Resources"][FUNCTION_ROLE], ALL_CONDITIONS - {"FanOutEnabled"}))
+    checking = {a: r for a, r in checking.items() if not a.startswith("s3:")}
     assert {a: r for a, r in worker.items() if not a.startswith("sqs:")} == checking
 
 
@@ -1095,3 +1195,41 @@ def test_worker_errors_alarm_exists_only_with_fan_out(transformed):
     properties = alarm["Properties"]
     assert (properties["Namespace"], properties["MetricName"]) == ("AWS/Lambda", "Errors")
     assert properties["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": WORKER}}]
+
+
+# ------------------------------------------------------------------------------------- on-premise SignStation
+
+
+@pytest.mark.parametrize("role", [FUNCTION_ROLE, WORKER_ROLE])
+def test_vpc_and_ca_bundle_permissions_exist_only_when_set_and_are_scoped(transformed, role):
+    plain = _allowed(_statements(transformed["Resources"][role]))
+    assert not [a for a in plain if a.startswith(("ec2:", "ssm:"))]  # nothing without the parameters
+
+    grants = _allowed(_statements(transformed["Resources"][role], ALL_CONDITIONS))
+    account = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}"
+    assert grants["ec2:CreateNetworkInterface"] == [
+        {"Fn::Sub": f"{account}:network-interface/*"},
+        {"Fn::Sub": f"{account}:subnet/*"},
+        {"Fn::Sub": f"{account}:security-group/*"},
+    ]
+    for action in ("ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"):
+        assert grants[action] == [{"Fn::Sub": f"{account}:network-interface/*"}]
+    assert grants["ec2:DescribeNetworkInterfaces"] == ["*"]
+    assert grants["ssm:GetParameter"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${CaBundleParameter}"}
+    ]
+
+
+@pytest.mark.parametrize("function", [FUNCTION, WORKER])
+def test_functions_join_the_vpc_only_when_subnets_are_given(transformed, function):
+    vpc = transformed["Resources"][function]["Properties"]["VpcConfig"]
+    assert vpc == {
+        "Fn::If": [
+            "InVpc",
+            {"SubnetIds": {"Ref": "VpcSubnetIds"}, "SecurityGroupIds": {"Ref": "VpcSecurityGroupIds"}},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert transformed["Conditions"]["InVpc"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "VpcSubnetIds"}]}, ""]}]
+    }

@@ -275,14 +275,43 @@ def test_without_remind_after_there_is_never_a_reminder() -> None:
     assert not evaluation.state_changed(before)
 
 
-def test_unevaluable_resource_keeps_its_notified_state() -> None:
+def test_an_alerted_resource_left_without_figures_gets_a_notice_and_its_mark_cleared() -> None:
+    # Issue 15 item 4: silence here used to leave the old mark (and the user's last alert) standing forever.
     before = notified(D95)
 
     for resource in (users(None), users(960, None), users(960, 0)):
         evaluation = run(ok(resource), before, T0 + timedelta(days=2))
 
-        assert evaluation.alert is None  # no recovery, and no reminder either
-        assert evaluation.state.resources == before.resources
+        assert evaluation.alert is not None
+        assert evaluation.alert.event_type is EventType.RESOURCE_VANISHED
+        assert evaluation.alert.severity is Severity.WARNING
+        assert [c.kind for c in evaluation.alert.resource_changes] == [ChangeKind.VANISHED]
+        assert evaluation.state.resources == {}
+
+
+def test_a_resource_missing_from_the_answer_while_at_the_limit_gets_a_critical_notice() -> None:
+    before = notified(D100, name="signatures")
+
+    evaluation = run(ok(users(10)), before, T0 + timedelta(minutes=15))
+
+    assert evaluation.alert is not None
+    assert evaluation.alert.event_type is EventType.RESOURCE_VANISHED
+    assert evaluation.alert.severity is Severity.CRITICAL
+    assert "signatures" not in evaluation.state.resources
+
+
+def test_no_usage_data_follows_the_failure_streak_and_clears_vanished_marks() -> None:
+    error = CheckError(FailureKind.NO_USAGE_DATA, "200 response has no resource with a count and a positive limit")
+    state = notified(D100)
+    sent = []
+    for minutes in (15, 30, 45):
+        evaluation = run(CheckResult(LICENSE, T0, error=error), state, T0 + timedelta(minutes=minutes))
+        state = evaluation.state
+        sent.append(evaluation.alert.event_type if evaluation.alert else None)
+
+    assert sent == [EventType.RESOURCE_VANISHED, None, EventType.CHECK_FAILED]
+    assert state.resources == {}
+    assert state.failures.consecutive == 3
 
 
 def test_several_resources_share_one_message() -> None:
@@ -536,3 +565,15 @@ def test_hovering_at_a_threshold_alerts_once_with_hysteresis():
 def test_clears_below_names_the_edge_of_the_band():
     assert HYSTERESIS.clears_below(Decimal(80)) == Decimal(75)
     assert HYSTERESIS.clears_below(Decimal(100)) == Decimal(95)
+
+
+def test_a_level_held_by_hysteresis_gets_no_forecast_alert():
+    # 780/1000 after an 80% alert is inside the band: the warning stands, so no forecast alert joins it
+    policy = AlertPolicy(thresholds=(D80, D95), hysteresis=Decimal(5))
+    outlook = _rising("3")
+    before = notified(D80)
+
+    evaluation = evaluate(ok(users(780)), before, policy, T0 + RUN_EVERY, {"users": outlook})
+
+    assert evaluation.alert is None
+    assert evaluation.state.resources["users"].level == D80

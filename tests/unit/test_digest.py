@@ -133,7 +133,9 @@ def test_email_lists_fullest_first_with_a_header_of_counts() -> None:
     assert "Muted: everything until 23 Nov 06:30 UTC" in email
     assert rendered.subject == "Leegality usage digest: 4 licenses, 1 critical, 1 warning, 1 failing, 1 muted"
     assert rendered.attributes == {"event_type": "digest", "severity": "info", "license_id": "*"}
-    assert json.loads(rendered.outgoing().message_json) == {"default": email, "email": email, "sms": rendered.sms}
+    bodies = json.loads(rendered.outgoing().message_json)
+    assert json.loads(bodies.pop("https"))["content"]["title"].endswith(rendered.subject)
+    assert bodies == {"default": email, "email": email, "sms": rendered.sms}
     assert rendered.sms == ("Leegality digest: 4 lic, 1 crit, 1 warn, 1 failing, 1 muted. Fullest: full users 100.0%")
 
 

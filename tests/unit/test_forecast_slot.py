@@ -48,9 +48,17 @@ def test_a_schedule_slower_than_the_interval_forecasts_every_run() -> None:
         ("rate(2 hours)", 120),
         ("rate(1 day)", 1440),
         ("cron(0/15 * * * ? *)", 15),
+        ("cron(0 9 * * ? *)", 1440),  # the template's example: daily
+        ("cron(0,30 * * * ? *)", 30),
+        ("cron(0 */6 * * ? *)", 360),
+        ("cron(*/5 8-17 * * ? *)", 845),  # the longest gap, overnight
+        ("cron(0 9 ? * MON *)", 1440),  # weekly: at least a day, so every run forecasts every license
+        ("cron(0 9 * * ?)", 1440),  # year omitted
+        ("cron(0 99 * * ? *)", 15),
+        ("cron(L W * * ? *)", 15),
         ("", 15),
         ("rate(fast)", 15),
     ],
 )
-def test_schedule_minutes_come_from_the_rate_expression(expression: str, minutes: int) -> None:
+def test_schedule_minutes_come_from_the_rate_or_cron_expression(expression: str, minutes: int) -> None:
     assert parse_schedule_minutes(expression) == minutes

@@ -217,8 +217,11 @@ def test_outgoing_message_is_sns_json_structure() -> None:
     outgoing = rendered.outgoing()
 
     bodies = json.loads(outgoing.message_json)
-    assert set(bodies) == {"default", "email", "sms"}
+    assert set(bodies) == {"default", "email", "sms", "https"}
+    chat = json.loads(bodies.pop("https"))
     assert bodies == {"default": rendered.default, "email": rendered.email, "sms": rendered.sms}
+    assert chat["source"] == "custom"
+    assert chat["content"]["description"] == rendered.email
     assert outgoing.subject == rendered.subject
     assert dict(outgoing.attributes) == rendered.attributes
 

@@ -1,0 +1,49 @@
+"""Pure: the alert as Amazon Q Developer in chat applications (formerly AWS Chatbot) renders it.
+
+Slack and Microsoft Teams channels get SNS notifications through Amazon Q Developer, which subscribes to the
+topic over HTTPS and shows only its documented custom-notification event
+(https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html): `version` "1.0" and `source`
+"custom" are required; `content` holds `textType` ("client-markdown", the only one supported), `title`,
+`description`, `nextSteps` and `keywords`; `metadata` holds `threadId`, `summary`, `eventType` and
+`additionalContext`. A plain-text body shows nothing in the channel, so the message's `https` form is this
+event: email, SMS and SQS subscribers keep their own forms.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+CHAT_DESCRIPTION_MAX = 3000  # keeps one chat message readable; the email has the whole text
+CHAT_TITLE_MAX = 250
+
+
+def chat_notification(subject: str, body: str, attributes: Mapping[str, str]) -> str:
+    """The custom-notification event for `subject` / `body`, as the JSON string SNS delivers."""
+    severity = attributes.get("severity", "")
+    license_id = attributes.get("license_id", "")
+    event_type = attributes.get("event_type", "")
+    icon = {"critical": ":red_circle:", "warning": ":warning:", "info": ":information_source:"}.get(severity, "")
+    description = body if len(body) <= CHAT_DESCRIPTION_MAX else body[: CHAT_DESCRIPTION_MAX - 4] + "\n..."
+    event = {
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": _clip(f"{icon} {subject}".strip(), CHAT_TITLE_MAX),
+            "description": description,
+            "keywords": [k for k in (severity, event_type, license_id) if k],
+        },
+        "metadata": {
+            # One thread per license in the channel: a crossing, its reminders and its recovery together.
+            "threadId": f"leegality-usage-{license_id}" if license_id else "leegality-usage",
+            "summary": _clip(subject, CHAT_TITLE_MAX),
+            "eventType": event_type,
+            "additionalContext": {k: v for k, v in attributes.items() if v},
+        },
+    }
+    return json.dumps(event, ensure_ascii=False)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
