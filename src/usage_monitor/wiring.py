@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aws_lambda_powertools.metrics import MetricUnit
 
 from usage_monitor.alerts import AlertPolicy
+from usage_monitor.check_pool import RemainingSeconds
 from usage_monitor.digest_run import DigestSender
 from usage_monitor.entries import LicenseList
 from usage_monitor.errors import MonitorError
@@ -19,7 +20,7 @@ from usage_monitor.fanout import Chunk, SqsDispatcher, parse_chunk, plan_chunks
 from usage_monitor.leegality import LeegalityClient, default_retry
 from usage_monitor.licenses import LicenseListSource, resolve_license_ids
 from usage_monitor.minting import TokenMinter
-from usage_monitor.monitor import Monitor, RemainingSeconds
+from usage_monitor.monitor import Monitor
 from usage_monitor.notify import SnsNotifier
 from usage_monitor.observability import logger, metrics
 from usage_monitor.render import iso
