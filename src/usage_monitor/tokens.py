@@ -170,7 +170,9 @@ def _refuse_swapped(key: str, value: object, label: str, where: str, known: set[
     short_id = len(value) <= 40 and bool(LICENSE_ID_PATTERN.fullmatch(value))
     looks_like_id = short_id or bool(_UUID_SHAPE.fullmatch(value))
     key_looks_like_token = len(key) > 40 and not _UUID_SHAPE.fullmatch(key)
-    if (looks_like_id and key_looks_like_token) or value in known or _JWT_SHAPE.fullmatch(key):
+    # A key that is no license ID with a value that is one is swapped too (the key may be a base64 token).
+    key_is_no_id = not LICENSE_ID_PATTERN.fullmatch(key)
+    if (looks_like_id and (key_looks_like_token or key_is_no_id)) or value in known or _JWT_SHAPE.fullmatch(key):
         raise ConfigError(
             f"{where}: {label} looks swapped (its key looks like a token and its value like a license ID); "
             "the secret maps license ID → token"

@@ -121,7 +121,7 @@ def test_license_ids_whose_every_entry_is_invalid_fails_rather_than_checking_the
 
 
 def test_a_bad_key_in_the_secret_is_reported_and_its_other_licenses_checked(harness: Harness) -> None:
-    add_licenses(harness, {"lic-1": HEALTHY}, overrides={"not a license id": "tok-PASTED-SECRET"})
+    add_licenses(harness, {"lic-1": HEALTHY}, overrides={"not a license id": "tok-PASTED-SECRET-" + "x" * 40})
 
     summary = harness.invoke(time=T1)
 

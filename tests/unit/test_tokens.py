@@ -154,14 +154,16 @@ def test_unavailable_secret_propagates_with_the_secret_named() -> None:
 @pytest.mark.parametrize("bad_key", ["lic/a", "lic a", "tok+en/with=base64"])
 def test_a_key_that_is_no_license_id_is_skipped_and_reported_without_showing_it(bad_key: str) -> None:
     # Given a secret naming one valid license and one key that is not a license ID (perhaps a token)
-    book = parse_secret(json.dumps({LIC_A: TOKEN, bad_key: OTHER_TOKEN}), SECRET_ID)
+    # A real token is long; a short value under such a key looks like a swapped license ID (refused).
+    long_token = OTHER_TOKEN + "x" * 40
+    book = parse_secret(json.dumps({LIC_A: TOKEN, bad_key: long_token}), SECRET_ID)
 
     assert book.named_licenses == (LIC_A,)
     (skipped,) = book.skipped
     assert skipped.where == "key 2"
     assert bad_key not in skipped.describe()
     assert bad_key not in repr(skipped)
-    assert OTHER_TOKEN not in skipped.describe()
+    assert long_token not in skipped.describe()
 
 
 CLIENT_SECRET = "cs-VERY-SECRET-789"
@@ -288,14 +290,24 @@ def test_a_secret_with_key_and_value_swapped_is_refused_without_quoting_the_key(
     assert "entry #1" in str(caught.value)
 
 
-def test_a_base64_key_is_skipped_by_position_not_quoted() -> None:
+def test_a_base64_key_is_refused_by_position_not_quoted() -> None:
+    key = "abc+def/ghi=="
+
+    with pytest.raises(ConfigError) as caught:
+        parse_secret(f'{{"{key}": "lic-1"}}', SECRET_ID)
+
+    assert key not in str(caught.value)
+    assert "entry #1 looks swapped" in str(caught.value)
+
+
+def test_a_key_that_is_no_license_id_with_a_token_value_is_skipped_by_position_not_quoted() -> None:
     # One mechanism for a key that is no license ID: skipped (a config_problem alert), never quoted.
     key = "abc+def/ghi=="
 
-    book = parse_secret(f'{{"{key}": "lic-1"}}', SECRET_ID)
+    book = parse_secret(json.dumps({key: "tok-" + "x" * 50, "lic-2": TOKEN}), SECRET_ID)
 
     (skipped,) = book.skipped
     assert skipped.where == "key 1"
     assert key not in skipped.describe()
     assert key not in repr(book)
-    assert book.named_licenses == ()
+    assert book.named_licenses == ("lic-2",)
