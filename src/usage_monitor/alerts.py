@@ -15,11 +15,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from usage_monitor.flapping import Damping, FlapState, damp
 from usage_monitor.forecast import Forecast, moved_closer, should_alert
 from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
 from usage_monitor.settings import ThresholdOverride
+
+if TYPE_CHECKING:
+    from usage_monitor.run_problems import RunProblem
 
 LIMIT_LEVEL = Decimal(100)
 
@@ -30,6 +34,9 @@ class EventType(StrEnum):
     CHECK_FAILED = "check_failed"
     FORECAST = "forecast"
     RESOURCE_VANISHED = "resource_vanished"
+    # Run-level problems (see run_problems): a bad configuration, a fleet too big for one run.
+    CONFIG_PROBLEM = "config_problem"
+    CAPACITY = "capacity"
     FLAPPING = "flapping"
 
 
@@ -219,6 +226,8 @@ class Alert:
     check_change: CheckChange | None = None
     # Thresholds of resources in this message that differ from `thresholds` (overrides).
     resource_thresholds: Mapping[str, tuple[Decimal, ...]] = field(default_factory=dict)
+    # Set for run-level problem alerts (and their recovered notices) only.
+    problem: RunProblem | None = None
     damping: DampingNote | None = None
 
     @property

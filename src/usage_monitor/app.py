@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from usage_monitor.events import parse_event
 from usage_monitor.observability import get_tracer, logger, metrics
 from usage_monitor.settings import Settings
+from usage_monitor.settings_alarm import settings_or_alert
 from usage_monitor.wiring import Wired, wire
 
 _wired: Wired | None = None
@@ -32,8 +33,9 @@ def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str
 
 
 def _run(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-    wired = _wire(Settings.from_env(os.environ))
-    request = parse_event(event, datetime.now(UTC))
+    now = datetime.now(UTC)
+    wired = _wire(settings_or_alert(os.environ, now))
+    request = parse_event(event, now)
     return wired.run_once(
         event=dict(event or {}),
         request=request,

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from usage_monitor.entries import LicenseList, SkippedEntry, parse_entries
 from usage_monitor.errors import ConfigError
-from usage_monitor.settings import validate_license_id
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,11 @@ class RunRequest:
     run_id: str | None = None
     license_ids: tuple[str, ...] | None = None
     digest: bool = False
+    # Entries of the list behind `license_ids` that were skipped (invalid) or checked once (repeated).
+    skipped: tuple[SkippedEntry, ...] = ()
+    # Whether `license_ids` is the configured fleet (LICENSE_IDS + S3 list), whose list problems the run
+    # reports in its config_problem alert, rather than a manual override or a fan-out chunk.
+    fleet: bool = False
 
 
 ACTIONS = ("check", "digest")
@@ -36,10 +41,12 @@ def parse_event(event: object, now: datetime) -> RunRequest:
     raw_time = event.get("time")
     captured_at = parse_event_time(raw_time) if raw_time not in (None, "") else now
     run_id = event.get("id")
+    override = _license_override(event.get("license_ids"))
     return RunRequest(
         captured_at=captured_at.astimezone(UTC).replace(microsecond=0),
         run_id=str(run_id) if run_id else None,
-        license_ids=_license_override(event.get("license_ids")),
+        license_ids=override.ids if override is not None else None,
+        skipped=override.skipped if override is not None else (),
         digest=_action(event.get("action")) == "digest",
     )
 
@@ -64,21 +71,23 @@ def parse_event_time(value: object) -> datetime:
     return moment
 
 
-def _license_override(value: object) -> tuple[str, ...] | None:
+def _license_override(value: object) -> LicenseList | None:
+    """Bad or repeated entries are skipped and reported in the run's summary, like the configured lists'."""
     if value is None:
         return None
     if isinstance(value, str):
         value = value.split(",")
     if not isinstance(value, list):
         raise ConfigError("event field 'license_ids' must be a list of license IDs")
-    ids: list[str] = []
-    for entry in value:
-        if not isinstance(entry, str):
-            raise ConfigError(f"event field 'license_ids': {entry!r} is not a string")
-        license_id = validate_license_id(entry.strip(), "event field 'license_ids'")
-        if license_id in ids:
-            raise ConfigError(f"event field 'license_ids': {license_id!r} is listed twice")
-        ids.append(license_id)
-    if not ids:
+    source = "event field 'license_ids'"
+    entries = [(f"position {n}", e) for n, e in enumerate(value, start=1) if isinstance(e, str)]
+    not_text = tuple(
+        SkippedEntry(source, f"position {n}", repr(e)[:60], "is not a string")
+        for n, e in enumerate(value, start=1)
+        if not isinstance(e, str)
+    )
+    parsed = parse_entries(entries, source)
+    listed = LicenseList(parsed.ids, (*not_text, *parsed.skipped)).require_valid(source)
+    if not listed.ids:
         raise ConfigError("event field 'license_ids' is empty")
-    return tuple(ids)
+    return listed

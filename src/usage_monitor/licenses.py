@@ -5,19 +5,21 @@ live in an S3 object: license IDs one per line or comma-separated, `#` starting 
 
 1. the event's `license_ids` (a manual run), alone;
 2. else `LICENSE_IDS` followed by the S3 list, duplicates dropped, order kept (an ID in both is fine;
-   an ID twice within one source is a mistake and fails, as it does for `LICENSE_IDS`);
+   an ID twice within one source is checked once and reported, see `entries`);
 3. else, when both are empty, every license the tokens secret names.
+
+Invalid entries are skipped and reported (`entries.SkippedEntry`); only a list without one valid entry fails.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from usage_monitor.entries import LicenseList, parse_lines
 from usage_monitor.errors import ConfigError
-from usage_monitor.settings import parse_license_ids
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -44,45 +46,28 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-def parse_license_list(text: str, uri: str) -> tuple[str, ...]:
-    """The object's text → IDs. Same rules as `LICENSE_IDS`; errors name the URI, the line and the entry.
-
-    Everything from `#` to the end of a line is a comment (`#` cannot occur in a license ID).
-    """
-    ids: list[str] = []
-    first_seen: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        content = line.split("#", 1)[0]
-        for license_id in parse_license_ids(content, f"{SETTING} {uri} line {number}"):
-            if license_id in first_seen:
-                raise ConfigError(
-                    f"{SETTING} {uri} line {number}: license ID {license_id!r} is listed twice "
-                    f"(first on line {first_seen[license_id]})"
-                )
-            first_seen[license_id] = number
-            ids.append(license_id)
-    return tuple(ids)
-
-
-def combine(*sources: Iterable[str]) -> tuple[str, ...]:
-    """The union of the sources in order, each ID once."""
-    return tuple(dict.fromkeys(license_id for source in sources for license_id in source))
+def parse_license_list(text: str, uri: str) -> LicenseList:
+    """The object's text → IDs, and the entries skipped with their line (`#` starts a comment)."""
+    return parse_lines(text, f"{SETTING} {uri}")
 
 
 def resolve_license_ids(
     override: Sequence[str] | None,
-    configured: Sequence[str],
-    listed: Sequence[str],
-    named: Callable[[], Sequence[str]],
-) -> tuple[str, ...]:
+    configured: LicenseList,
+    listed: LicenseList,
+    named: Callable[[], LicenseList],
+) -> LicenseList:
     """Event override > `LICENSE_IDS` + S3 list > the secret's named licenses (`named` is only called then).
 
-    Raises `ConfigError` when every source is empty.
+    Raises `ConfigError` when every source is empty, or when entries were written and none is valid
+    (falling back to the secret then would check licenses the operator did not list).
     """
     if override:
-        return tuple(override)
-    ids = combine(configured, listed) or tuple(named())
-    if not ids:
+        return LicenseList(tuple(override))
+    ids = (configured + listed).require_valid("LICENSE_IDS and the LICENSE_LIST_S3_URI list")
+    if not ids.ids:
+        ids = named().require_valid("the tokens secret's license keys")
+    if not ids.ids:
         raise ConfigError(
             "no license to check: LICENSE_IDS and the LICENSE_LIST_S3_URI list are empty and the tokens secret "
             "names no license (a bare token needs LICENSE_IDS or a license list)"
@@ -95,7 +80,8 @@ class LicenseListSource:
 
     After that age the object is fetched again with `If-None-Match` on the last ETag, so an unchanged
     list costs a 304 and no parsing; a changed one is picked up by the next run after the age expires.
-    Any read or parse failure raises, naming the URI: a run never silently checks a stale or partial fleet.
+    Any read failure raises, naming the URI: a run never silently checks a stale or partial fleet. Bad
+    entries are skipped and returned with their line, for the run to report.
     """
 
     def __init__(
@@ -113,11 +99,11 @@ class LicenseListSource:
         self._max_age = max_age_seconds
         self._max_bytes = max_bytes
         self._clock = clock
-        self._ids: tuple[str, ...] | None = None
+        self._ids: LicenseList | None = None
         self._etag: str | None = None
         self._fetched_at = 0.0
 
-    def load(self) -> tuple[str, ...]:
+    def load(self) -> LicenseList:
         now = self._clock()
         if self._ids is not None and now - self._fetched_at < self._max_age:
             return self._ids
@@ -135,7 +121,7 @@ class LicenseListSource:
         self._ids, self._etag, self._fetched_at = ids, response.get("ETag"), now
         return ids
 
-    def _parse(self, response: Any) -> tuple[str, ...]:
+    def _parse(self, response: Any) -> LicenseList:
         body = response["Body"]
         try:
             size = response.get("ContentLength")

@@ -6,13 +6,11 @@ never stops the others.
 
 from __future__ import annotations
 
-import time
 import zlib
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from itertools import chain, islice
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -23,22 +21,24 @@ from usage_monitor.alerts import (
     AlertState,
     ChangeKind,
     Evaluation,
-    apply_silences,
     evaluate,
 )
-from usage_monitor.credentials import RunCredentials, UsageClient, check_license, redacted_traceback
+from usage_monitor.check_pool import CheckPool, RemainingSeconds
+from usage_monitor.credentials import RunCredentials, UsageClient
 from usage_monitor.delivery import AlertDelivery, Notifier
-from usage_monitor.errors import ConfigError, MonitorError, SecretUnavailable
+from usage_monitor.entries import LicenseList, SkippedEntry
+from usage_monitor.errors import ConfigError, SecretUnavailable
 from usage_monitor.events import RunRequest
 from usage_monitor.forecast import Forecast, UsagePoint, forecast
+from usage_monitor.licenses import resolve_license_ids
 from usage_monitor.minting import TokenMinter
 from usage_monitor.models import RUN_SCOPE, CheckError, CheckResult, FailureKind
+from usage_monitor.notifying import deliver_evaluation
 from usage_monitor.observability import FleetMetrics, logger, metrics
-from usage_monitor.render import iso, render, usage_text
+from usage_monitor.render import iso, usage_text
+from usage_monitor.run_problems import ProblemKind, RunProblem, evaluate_problem, run_problems
 from usage_monitor.store import DynamoStore, StoredState, usage_points
 from usage_monitor.tokens import TokenBook, TokenSource
-
-RemainingSeconds = Callable[[], float]
 
 
 @dataclass
@@ -48,19 +48,27 @@ class RunSummary:
     failed: list[str] = field(default_factory=list)
     alerts: int = 0
     publish_failures: int = 0
+    # List entries not checked (escaped), repeats checked once, licenses not reached before the deadline.
+    skipped: list[str] = field(default_factory=list)
+    repeated: list[str] = field(default_factory=list)
+    unchecked: int = 0
     tokens_minted: int = 0
     damped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        summary: dict[str, Any] = {
+        extra = {
+            "skipped": self.skipped,
+            "repeated": self.repeated,
+            "unchecked": self.unchecked,
+            "tokens_minted": self.tokens_minted,
+        }
+        return {
             "captured_at": self.captured_at,
             "checked": self.checked,
             "failed": self.failed,
             "alerts": self.alerts,
+            **{key: value for key, value in extra.items() if value},
         }
-        if self.tokens_minted:
-            summary["tokens_minted"] = self.tokens_minted
-        return summary
 
 
 class Monitor:
@@ -79,6 +87,9 @@ class Monitor:
         forecast_interval: timedelta = timedelta(hours=24),
         schedule_minutes: int = 15,
         metrics_top_licenses: int = 3,
+        license_ids_skipped: tuple[SkippedEntry, ...] = (),
+        config_problem_critical_percent: float = 10.0,
+        fan_out: bool = False,
         minter: TokenMinter | None = None,
     ) -> None:
         self.tokens = tokens
@@ -95,25 +106,37 @@ class Monitor:
         self.forecast_interval = forecast_interval
         self.schedule_minutes = schedule_minutes
         self.metrics_top_licenses = metrics_top_licenses
+        self.license_ids_skipped = license_ids_skipped
+        self.config_problem_critical_percent = config_problem_critical_percent
+        self.fan_out = fan_out
 
     def run(self, request: RunRequest, remaining_seconds: RemainingSeconds | None = None) -> RunSummary:
         summary = RunSummary(captured_at=iso(request.captured_at))
         try:
             book = self.tokens.load()
-            license_ids = self._license_ids(request, book)
+            listed = self._license_ids(request, book)
         except (SecretUnavailable, ConfigError) as exc:
             self.alert_run_failed(exc, request.captured_at, summary)
             raise
+        license_ids = listed.ids
         credentials = RunCredentials(book, self.tokens.secret_id, self.minter, self.tokens.refresh)
         fleet = FleetMetrics(top_licenses=self.metrics_top_licenses)
         # Alert state is read (BatchGetItem, 100 keys a call) while the first checks are in flight.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="state") as loader:
-            loading = loader.submit(self.store.load_states, (*license_ids, RUN_SCOPE))
-            checks = self._check_all(license_ids, credentials, remaining_seconds)
+            run_keys = (RUN_SCOPE, *(kind.state_key for kind in ProblemKind))
+            loading = loader.submit(self.store.load_states, (*license_ids, *run_keys))
+            pool = CheckPool(self.client, self.tokens, self.max_concurrency, self.deadline_margin_seconds)
+            checks = pool.results(license_ids, credentials, remaining_seconds)
             first = next(checks, None)
             states = loading.result()
         with self.store.snapshot_writer() as snapshots:
             for result in chain([first] if first is not None else [], checks):
+                if result.error is not None and result.error.kind is FailureKind.DEADLINE:
+                    # Not reached: a run-level capacity problem, not this license's failure (no alert state).
+                    summary.unchecked += 1
+                    if self._before_deadline(remaining_seconds, self.deadline_margin_seconds / 2):
+                        snapshots.put(result, request.captured_at)
+                    continue
                 stored = states.get(result.license_id, StoredState(AlertState()))
                 forecasts, evaluation = self._forecasts_for(result, stored.state, request.captured_at)
                 stored_as = snapshots.put(result, request.captured_at, forecasts)
@@ -129,6 +152,18 @@ class Monitor:
         summary.alerts += self._notify(
             CheckResult(RUN_SCOPE, request.captured_at), run_state, request.captured_at, summary, None, fleet
         )
+        if listed.skipped:
+            logger.warning("license list entries skipped", extra={"skipped": [s.describe() for s in listed.skipped]})
+        summary.skipped = [s.escaped for s in listed.invalid]
+        summary.repeated = [s.escaped for s in listed.skipped if s.duplicate]
+        # Only a run over the configured fleet can tell that its list is clean again (not a chunk or an override).
+        fleet_run = request.fleet or not request.license_ids
+        capacity = (self.max_concurrency, self.fan_out)
+        problems = run_problems(listed, fleet_run, summary.unchecked, self.config_problem_critical_percent, capacity)
+        for kind, problem in problems.items():
+            summary.alerts += self.report_problem(
+                kind, problem, request.captured_at, summary, states, fleet, may_recover=fleet_run
+            )
         summary.tokens_minted = credentials.tokens_minted
         self._emit_run_metrics(summary, fleet)
         metrics.add_metric(name="TokensMinted", unit=MetricUnit.Count, value=credentials.tokens_minted)
@@ -150,113 +185,38 @@ class Monitor:
         except Exception:
             logger.exception("could not alert about the failed run")
 
-    def _license_ids(self, request: RunRequest, book: TokenBook) -> tuple[str, ...]:
-        ids = request.license_ids or self.license_ids or book.named_licenses
-        if not ids:
-            raise ConfigError(
-                f"no license to check: LICENSE_IDS is empty and tokens secret {self.tokens.secret_id!r} "
-                "names no license (a bare token needs LICENSE_IDS)"
-            )
-        return ids
+    def report_problem(
+        self,
+        kind: ProblemKind,
+        problem: RunProblem | None,
+        captured_at: datetime,
+        summary: RunSummary | None = None,
+        states: dict[str, StoredState] | None = None,
+        fleet: FleetMetrics | None = None,
+        *,
+        may_recover: bool = True,
+    ) -> int:
+        """Alert a run-level problem (None: none this run) once per change; returns alerts published.
 
-    def _check_all(
-        self, license_ids: tuple[str, ...], credentials: RunCredentials, remaining_seconds: RemainingSeconds | None
-    ) -> Iterator[CheckResult]:
-        """Results as they complete; 401s are retried once with a freshly read secret (rotation).
-
-        At most 4 x `max_concurrency` checks are queued at a time, so memory depends on the concurrency,
-        not on the fleet. At the deadline, licenses in flight or not started come back as `deadline`
-        failures, so the snapshot and alert writes for everything else finish before Lambda would stop
-        the function.
+        Public because a settings error, found before any run, is reported the same way.
         """
-        rejected: list[CheckResult] = []
-        pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="check")
-        waiting = iter(license_ids)
-        pending: dict[Future[CheckResult], str] = {}
-        window = 4 * self.max_concurrency
-        deadline = None
-        if remaining_seconds is not None:
-            deadline = time.monotonic() + max(remaining_seconds() - self.deadline_margin_seconds, 0)
+        key = kind.state_key
+        if states is None:
+            states = self.store.load_states([key])
+        stored = states.get(key, StoredState(AlertState()))
+        evaluation = evaluate_problem(kind, problem, stored.state, self.policy, captured_at, may_recover=may_recover)
+        summary = summary or RunSummary(captured_at=iso(captured_at))
+        return self._notify(CheckResult(key, captured_at), stored, captured_at, summary, None, fleet, evaluation)
 
-        def refill() -> None:
-            for license_id in islice(waiting, max(window - len(pending), 0)):
-                pending[pool.submit(self._check_one, license_id, credentials, remaining_seconds)] = license_id
+    def _license_ids(self, request: RunRequest, book: TokenBook) -> LicenseList:
+        if request.license_ids:
+            return LicenseList(request.license_ids, request.skipped)
+        configured = LicenseList(self.license_ids, self.license_ids_skipped)
+        return resolve_license_ids(None, configured, LicenseList(), lambda: book.license_list)
 
-        try:
-            refill()
-            while pending:
-                timeout = None if deadline is None else max(deadline - time.monotonic(), 0)
-                done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
-                if not done:
-                    yield from self._past_deadline(pending, waiting)
-                    break
-                for future in done:
-                    del pending[future]
-                    result = future.result()
-                    if result.error is not None and result.error.kind is FailureKind.TOKEN_REJECTED:
-                        rejected.append(result)
-                    else:
-                        yield result
-                refill()
-        finally:
-            # Never wait for stragglers: their threads end on their own timeouts after we return.
-            pool.shutdown(wait=False, cancel_futures=True)
-        yield from self._retry_rejected(rejected, credentials, remaining_seconds)
-
-    def _past_deadline(self, pending: dict[Future[CheckResult], str], waiting: Iterator[str]) -> Iterator[CheckResult]:
-        unchecked = 0
-        for future, license_id in pending.items():
-            if future.done():
-                yield future.result()
-            else:
-                future.cancel()
-                unchecked += 1
-                yield _failure(license_id, FailureKind.DEADLINE, "not checked before the run's deadline")
-        for license_id in waiting:
-            unchecked += 1
-            yield _failure(license_id, FailureKind.DEADLINE, "not checked before the run's deadline")
-        logger.error("run deadline reached", extra={"unchecked": unchecked})
-
-    def _retry_rejected(
-        self, rejected: list[CheckResult], credentials: RunCredentials, remaining_seconds: RemainingSeconds | None
-    ) -> Iterator[CheckResult]:
-        """Static tokens refused: re-read the secret once and retry the licenses whose token changed.
-        (A minted token was already minted again and retried once in `check_license`.)"""
-        static = [r for r in rejected if not credentials.uses_client(r.license_id)]
-        yield from (r for r in rejected if credentials.uses_client(r.license_id))
-        if not static:
-            return
-        book = credentials.book
-        try:
-            fresh = self.tokens.refresh()
-        except MonitorError as exc:
-            # The first answers stand; a failed re-read must not cost the run its other results.
-            logger.error("re-reading the tokens secret after a 401 failed", extra={"error": str(exc)})
-            yield from static
-            return
-        credentials.reload(fresh)
-        for result in static:
-            credential = fresh.credential_for(result.license_id)
-            if credential is None or credential == book.credential_for(result.license_id):
-                yield result
-                continue
-            logger.info("token rejected; retrying with the rotated secret", extra={"license_id": result.license_id})
-            yield self._check_one(result.license_id, credentials, remaining_seconds)
-
-    def _check_one(
-        self, license_id: str, credentials: RunCredentials, remaining_seconds: RemainingSeconds | None
-    ) -> CheckResult:
-        if remaining_seconds is not None and remaining_seconds() < self.deadline_margin_seconds:
-            return _failure(license_id, FailureKind.DEADLINE, "not checked: the run reached its deadline")
-        try:
-            return check_license(self.client, credentials, license_id)
-        except Exception as exc:  # A bug in one check must not cost the others their snapshots.
-            # No logger.exception: the exception text may quote a header, i.e. a token.
-            logger.error(
-                "unexpected error while checking",
-                extra={"license_id": license_id, "traceback": redacted_traceback(exc, credentials.redaction)},
-            )
-            return _failure(license_id, FailureKind.HTTP_ERROR, f"internal error ({type(exc).__name__})")
+    @staticmethod
+    def _before_deadline(remaining_seconds: RemainingSeconds | None, reserve: float) -> bool:
+        return remaining_seconds is None or remaining_seconds() > reserve
 
     def _record(
         self,
@@ -347,12 +307,7 @@ class Monitor:
         if evaluation is None:
             evaluation = evaluate(result, state, self.policy, captured_at, forecasts)
         summary.damped += evaluation.damped
-        # Expired mutes are dropped from the state as it is saved anyway; live ones only hold back publishing.
-        after = replace(evaluation.state, silences={t: u for t, u in state.silences.items() if u > captured_at})
-        alert = apply_silences(evaluation.alert, state.silences, captured_at) if evaluation.alert else None
-        if evaluation.alert is not None and alert is None:
-            logger.info("alert muted", extra={"license_id": license_id, "event_type": evaluation.alert.event_type})
-        delivered = self.delivery.deliver(license_id, stored, after, render(alert).outgoing() if alert else None)
+        alert, delivered = deliver_evaluation(self.delivery, license_id, stored, evaluation, captured_at)
         summary.publish_failures += delivered.publish_failures
         if alert is None or delivered.message_id is None:
             return delivered.published
@@ -374,6 +329,9 @@ class Monitor:
         metrics.add_metric(name="ChecksFailed", unit=MetricUnit.Count, value=len(summary.failed))
         metrics.add_metric(name="AlertsPublishedTotal", unit=MetricUnit.Count, value=summary.alerts)
         metrics.add_metric(name="AlertPublishFailures", unit=MetricUnit.Count, value=summary.publish_failures)
+        metrics.add_metric(name="LicenseEntriesSkipped", unit=MetricUnit.Count, value=len(summary.skipped))
+        metrics.add_metric(name="LicenseEntriesRepeated", unit=MetricUnit.Count, value=len(summary.repeated))
+        metrics.add_metric(name="LicensesUnchecked", unit=MetricUnit.Count, value=summary.unchecked)
         metrics.add_metric(name="AlertsDamped", unit=MetricUnit.Count, value=summary.damped)
         fleet.emit()
 
@@ -395,10 +353,6 @@ def _will_alert_on_thresholds(alert: Alert | None) -> bool:
     return alert is not None and any(
         c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) for c in alert.resource_changes
     )
-
-
-def _failure(license_id: str, kind: FailureKind, message: str) -> CheckResult:
-    return CheckResult(license_id, datetime.now(UTC), error=CheckError(kind, message))
 
 
 def report_rejected(license_ids: list[str], summary: RunSummary) -> None:

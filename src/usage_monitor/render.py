@@ -12,6 +12,7 @@ from usage_monitor.alerts import LIMIT_LEVEL, Alert, ChangeKind, CheckChange, Da
 from usage_monitor.chat import chat_notification
 from usage_monitor.forecast import ForecastStatus
 from usage_monitor.models import RUN_SCOPE, FailureKind, Resource
+from usage_monitor.render_problems import problem_texts
 from usage_monitor.sms import gsm7, one_segment
 
 SUBJECT_MAX = 100
@@ -52,12 +53,16 @@ class RenderedAlert:
 
 
 def render(alert: Alert) -> RenderedAlert:
-    email = _email(alert)
+    if alert.problem is not None:
+        subject, email, sms = problem_texts(alert)
+        subject, sms = _clip(_ascii(subject), SUBJECT_MAX), one_segment(sms, SMS_MAX)
+    else:
+        subject, email, sms = _subject(alert), _email(alert), _sms(alert)
     return RenderedAlert(
-        subject=_subject(alert),
+        subject=subject,
         default=email,
         email=email,
-        sms=_sms(alert),
+        sms=sms,
         attributes={
             "event_type": alert.event_type.value,
             "severity": alert.severity.value,

@@ -10,13 +10,13 @@ from decimal import Decimal, InvalidOperation
 from typing import overload
 from urllib.parse import urlsplit
 
+from usage_monitor.entries import LICENSE_ID_PATTERN, SkippedEntry, parse_separated
 from usage_monitor.errors import ConfigError
 from usage_monitor.schedule import interval_minutes
 
 PRODUCTION_BASE_URL = "https://app1.leegality.com/api"
 SANDBOX_BASE_URL = "https://sandbox.leegality.com/api"
 
-LICENSE_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
 MAX_THRESHOLD = Decimal(1000)
 
 
@@ -48,6 +48,10 @@ class Settings:
     fanout_queue_url: str | None = None
     fanout_chunk_size: int = 500
     metrics_top_licenses: int = 3
+    # LICENSE_IDS entries not checked (invalid) or checked once (repeated): reported, never fatal.
+    license_ids_skipped: tuple[SkippedEntry, ...] = ()
+    # Above this share of invalid list entries, the config_problem alert is critical, not a warning.
+    config_problem_critical_percent: float = 10.0
     token_max_age_seconds: int = 900
     ca_bundle_parameter: str | None = None
     auth_header: str = "X-Auth-Token"
@@ -58,11 +62,13 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Read and validate every setting; the first bad one raises `ConfigError` naming it."""
+        license_ids = parse_separated(env.get("LICENSE_IDS", ""), "LICENSE_IDS")
         return cls(
             tokens_secret_id=_required(env, "TOKENS_SECRET_ID"),
             snapshot_table=_required(env, "SNAPSHOT_TABLE"),
             alert_topic_arn=_topic_arn(_required(env, "ALERT_TOPIC_ARN")),
-            license_ids=parse_license_ids(env.get("LICENSE_IDS", ""), "LICENSE_IDS"),
+            license_ids=license_ids.ids,
+            license_ids_skipped=license_ids.skipped,
             alert_thresholds=parse_thresholds(env.get("ALERT_THRESHOLDS", "").strip() or "80", "ALERT_THRESHOLDS"),
             base_url=validate_base_url(env.get("LEEGALITY_BASE_URL", "").strip() or PRODUCTION_BASE_URL),
             snapshot_retention_days=_int(env, "SNAPSHOT_RETENTION_DAYS", 400, minimum=1),
@@ -87,6 +93,9 @@ class Settings:
             fanout_queue_url=env.get("FANOUT_QUEUE_URL", "").strip() or None,
             fanout_chunk_size=_int(env, "FANOUT_CHUNK_SIZE", 500, minimum=1, maximum=5000),
             metrics_top_licenses=_int(env, "METRICS_TOP_LICENSES", 3, minimum=0, maximum=50),
+            config_problem_critical_percent=_float(
+                env, "CONFIG_PROBLEM_CRITICAL_PERCENT", 10.0, maximum=100, unit=" percent"
+            ),
             token_max_age_seconds=_int(env, "TOKEN_MAX_AGE_SECONDS", 900, minimum=30, maximum=86400),
             ca_bundle_parameter=_ssm_name(env.get("CA_BUNDLE_PARAMETER", "").strip()),
             auth_header=cls.auth_header_from(env),
@@ -194,17 +203,11 @@ def _s3_uri(value: str) -> str | None:
 
 
 def parse_license_ids(raw: str, setting: str) -> tuple[str, ...]:
-    """IDs separated by commas or new lines, spaces allowed; rejects duplicates and bad characters."""
-    ids: list[str] = []
-    for entry in raw.replace("\n", ",").split(","):
-        license_id = entry.strip()
-        if not license_id:
-            continue
-        validate_license_id(license_id, setting)
-        if license_id in ids:
-            raise ConfigError(f"{setting}: license ID {license_id!r} is listed twice")
-        ids.append(license_id)
-    return tuple(ids)
+    """Strict, for commands that want an exact list: the first invalid or repeated entry raises."""
+    listed = parse_separated(raw, setting)
+    if listed.skipped:
+        raise ConfigError(listed.skipped[0].describe())
+    return listed.ids
 
 
 def validate_license_id(license_id: str, source: str) -> str:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from usage_monitor.entries import INVALID_REASON, LICENSE_ID_PATTERN, LicenseList, SkippedEntry
 from usage_monitor.errors import ConfigError, SecretUnavailable
-from usage_monitor.settings import LICENSE_ID_PATTERN, validate_base_url
+from usage_monitor.settings import validate_base_url
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -56,6 +57,8 @@ class TokenBook:
     default: Credential | None = None
     by_license: Mapping[str, Credential] = field(default_factory=dict)
     invalid: Mapping[str, str] = field(default_factory=dict)
+    # Keys that are not license IDs: skipped and reported as a config_problem, never fatal for the others.
+    skipped: tuple[SkippedEntry, ...] = ()
 
     def credential_for(self, license_id: str) -> Credential | None:
         return self.by_license.get(license_id, self.default)
@@ -77,6 +80,10 @@ class TokenBook:
     def named_licenses(self) -> tuple[str, ...]:
         """License IDs the secret names (the `default` key is not a license), malformed entries included."""
         return tuple(dict.fromkeys([*self.by_license, *(k for k in self.invalid if k != DEFAULT_KEY)]))
+
+    @property
+    def license_list(self) -> LicenseList:
+        return LicenseList(self.named_licenses, self.skipped)
 
     @cached_property
     def secrets(self) -> frozenset[str]:
@@ -134,15 +141,15 @@ def _parse_map(document: dict[str, Any], where: str, known: set[str]) -> TokenBo
     default: Credential | None = None
     by_license: dict[str, Credential] = {}
     invalid: dict[str, str] = {}
+    skipped: list[SkippedEntry] = []
     for position, (key, value) in enumerate(document.items(), start=1):
         named = key == DEFAULT_KEY or key in known
         label = f"the entry for {key!r}" if named else f"entry #{position}"
         _refuse_swapped(key, value, label, where, known)
         if key != DEFAULT_KEY and not LICENSE_ID_PATTERN.fullmatch(key):
-            raise ConfigError(
-                f"{where}: the key of {label} is not a license ID (1-128 characters of A-Z, a-z, 0-9, "
-                "'.', '_', '-') or 'default'"
-            )
+            # Never shown: a key that is no license ID may be a token pasted in the wrong place.
+            skipped.append(SkippedEntry(where, f"key {position}", "", INVALID_REASON, shown=False))
+            continue
         credential, problem = _credential(value, label)
         if credential is None:
             invalid[key] = f"{where}: {problem}"
@@ -150,7 +157,7 @@ def _parse_map(document: dict[str, Any], where: str, known: set[str]) -> TokenBo
             default = credential
         else:
             by_license[key] = credential
-    return TokenBook(default=default, by_license=by_license, invalid=invalid)
+    return TokenBook(default=default, by_license=by_license, invalid=invalid, skipped=tuple(skipped))
 
 
 def _refuse_swapped(key: str, value: object, label: str, where: str, known: set[str]) -> None:
@@ -163,7 +170,9 @@ def _refuse_swapped(key: str, value: object, label: str, where: str, known: set[
     short_id = len(value) <= 40 and bool(LICENSE_ID_PATTERN.fullmatch(value))
     looks_like_id = short_id or bool(_UUID_SHAPE.fullmatch(value))
     key_looks_like_token = len(key) > 40 and not _UUID_SHAPE.fullmatch(key)
-    if (looks_like_id and key_looks_like_token) or value in known or _JWT_SHAPE.fullmatch(key):
+    # A key that is no license ID with a value that is one is swapped too (the key may be a base64 token).
+    key_is_no_id = not LICENSE_ID_PATTERN.fullmatch(key)
+    if (looks_like_id and (key_looks_like_token or key_is_no_id)) or value in known or _JWT_SHAPE.fullmatch(key):
         raise ConfigError(
             f"{where}: {label} looks swapped (its key looks like a token and its value like a license ID); "
             "the secret maps license ID → token"

@@ -11,17 +11,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aws_lambda_powertools.metrics import MetricUnit
 
 from usage_monitor.alerts import AlertPolicy
+from usage_monitor.check_pool import RemainingSeconds
 from usage_monitor.digest_run import DigestSender
+from usage_monitor.entries import LicenseList
 from usage_monitor.errors import MonitorError
 from usage_monitor.events import RunRequest
 from usage_monitor.fanout import Chunk, SqsDispatcher, parse_chunk, plan_chunks
 from usage_monitor.leegality import LeegalityClient, default_retry
-from usage_monitor.licenses import LicenseListSource, combine, resolve_license_ids
+from usage_monitor.licenses import LicenseListSource, resolve_license_ids
 from usage_monitor.minting import TokenMinter
-from usage_monitor.monitor import Monitor, RemainingSeconds
+from usage_monitor.monitor import Monitor
 from usage_monitor.notify import SnsNotifier
 from usage_monitor.observability import logger, metrics
 from usage_monitor.render import iso
+from usage_monitor.run_problems import ProblemKind, list_problem
 from usage_monitor.settings import Settings
 from usage_monitor.store import DynamoStore
 from usage_monitor.throttle import RequestThrottle
@@ -31,6 +34,7 @@ from usage_monitor.trust import pool_manager, read_ca_bundle
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+CONFIGURED_LISTS = "LICENSE_IDS and the LICENSE_LIST_S3_URI list"
 IDEMPOTENCY_PARTITION = "idempotency#usage-monitor"
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600  # Longer than Lambda's async retries (up to 6 h) and Scheduler's.
 
@@ -116,6 +120,9 @@ def wire(settings: Settings, session: Any = None) -> Wired:
         forecast_interval=timedelta(hours=settings.forecast_interval_hours),
         schedule_minutes=settings.schedule_minutes,
         metrics_top_licenses=settings.metrics_top_licenses,
+        license_ids_skipped=settings.license_ids_skipped,
+        config_problem_critical_percent=settings.config_problem_critical_percent,
+        fan_out=settings.fanout_queue_url is not None,
     )
     # Optional adapters: their clients exist only when their setting is set.
     license_list = (
@@ -159,8 +166,9 @@ class ScheduledRun:
     Monitor takes its static license IDs once, at construction, and resolves the rest per run from the
     `RunRequest` (`request.license_ids or LICENSE_IDS or the secret's licenses`). Rather than teach it a
     third source, the S3 list is read here, per run (cached like the secret, revalidated by ETag), and
-    `LICENSE_IDS` + the list goes into `RunRequest.license_ids` when the event names no licenses. When both
-    are empty, `license_ids` stays None so Monitor falls back to the secret's licenses as before.
+    `LICENSE_IDS` + the list goes into `RunRequest.license_ids` (with the entries skipped, `fleet` set) when
+    the event names no licenses. When both are empty, `license_ids` stays None so Monitor falls back to the
+    secret's licenses as before.
 
     With `FANOUT_QUEUE_URL` set, runs are dispatched as chunks to SQS instead (see `fanout`), except a
     manual run whose override fits in one chunk, which is checked in place so its caller sees the result.
@@ -191,24 +199,36 @@ class ScheduledRun:
 
     def __call__(self, request: RunRequest, remaining_seconds: RemainingSeconds) -> dict[str, Any]:
         if request.digest:  # the weekly digest: every license, read from the table, never dispatched
-            ids = self._guarded(request, lambda: self._every_license(request))
+            ids = self._guarded(request, lambda: self._every_license(request).ids)
             return self.digest.send(ids, request.captured_at)
         override = request.license_ids
         if self.dispatcher is not None and not (override and len(override) <= self.settings.fanout_chunk_size):
             return self.dispatch(request, self.dispatcher)
         if override is None and self.license_list is not None:
-            listed = self._guarded(request, self.license_list.load)
-            request = replace(request, license_ids=combine(self.settings.license_ids, listed) or None)
+            source = self.license_list
+            listed = self._guarded(
+                request, lambda: (self._configured() + source.load()).require_valid(CONFIGURED_LISTS)
+            )
+            request = replace(request, license_ids=listed.ids or None, skipped=listed.skipped, fleet=True)
         return self.monitor.run(request, remaining_seconds).to_dict()
 
+    def _configured(self) -> LicenseList:
+        return LicenseList(self.settings.license_ids, self.settings.license_ids_skipped)
+
     def dispatch(self, request: RunRequest, dispatcher: SqsDispatcher) -> dict[str, Any]:
-        def plan() -> list[Chunk]:
-            ids = self._every_license(request)
+        def plan() -> tuple[LicenseList, list[Chunk]]:
+            listed = self._every_license(request)
             # A manual run has no scheduler execution id; the chunks still need one for idempotency.
             run_id = request.run_id or f"manual-{uuid.uuid4()}"
-            return plan_chunks(request.captured_at, run_id, ids, self.settings.fanout_chunk_size)
+            return listed, plan_chunks(request.captured_at, run_id, listed.ids, self.settings.fanout_chunk_size)
 
-        chunks = self._guarded(request, plan)
+        listed, chunks = self._guarded(request, plan)
+        alerts = 0
+        if not request.license_ids:
+            # Workers see chunks only: the dispatcher speaks for the configured list.
+            problem = list_problem(listed.skipped, listed.entries, self.settings.config_problem_critical_percent)
+            alerts = self.monitor.report_problem(ProblemKind.CONFIG, problem, request.captured_at)
+        metrics.add_metric(name="LicenseEntriesSkipped", unit=MetricUnit.Count, value=len(listed.invalid))
         calls = self._guarded(request, lambda: dispatcher.send(chunks))
         dispatched = sum(len(c.license_ids) for c in chunks)
         metrics.add_metric(name="LicensesDispatched", unit=MetricUnit.Count, value=dispatched)
@@ -216,20 +236,21 @@ class ScheduledRun:
             "captured_at": iso(request.captured_at),
             "checked": 0,
             "failed": [],
-            "alerts": 0,
+            "alerts": alerts,
             "dispatched": dispatched,
             "chunks": len(chunks),
+            **({"skipped": [s.escaped for s in listed.invalid]} if listed.invalid else {}),
         }
         logger.info("run dispatched", extra={**summary, "send_message_batch_calls": calls})
         return summary
 
-    def _every_license(self, request: RunRequest) -> tuple[str, ...]:
+    def _every_license(self, request: RunRequest) -> LicenseList:
         use_list = self.license_list is not None and not request.license_ids
         return resolve_license_ids(
             request.license_ids,
-            self.settings.license_ids,
-            self.license_list.load() if use_list and self.license_list is not None else (),
-            named=lambda: self.monitor.tokens.load().named_licenses,
+            self._configured(),
+            self.license_list.load() if use_list and self.license_list is not None else LicenseList(),
+            named=lambda: self.monitor.tokens.load().license_list,
         )
 
     def _guarded(self, request: RunRequest, step: Callable[[], _T]) -> _T:

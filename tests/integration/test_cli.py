@@ -278,7 +278,25 @@ def test_invalid_license_id_is_a_usage_error(run: Any, monkeypatch: pytest.Monke
     result = run("check", "bad id!")
 
     assert result.code == 2
-    assert result.err.startswith("usage-monitor: error: LICENSE_ID: license ID 'bad id!' is not 1-128 characters")
+    assert result.err.startswith(
+        "usage-monitor: error: no valid license ID in the LICENSE_ID arguments: LICENSE_ID argument 1: 'bad id!' "
+        "is not 1-128 characters"
+    )
+
+
+def test_check_skips_an_invalid_license_id_checks_the_rest_and_exits_2(token_for_all: LeegalitySimulator, run: Any):
+    # Given one bad argument between two good ones, and a repeat
+    result = run("check", "healthy", "bad id!", "healthy", "busy", "--base-url", token_for_all.base_url)
+
+    # The others are checked (the table shows them), the bad one is named, and the exit code says so.
+    assert result.code == 2
+    assert sorted(r.license_id for r in token_for_all.requests) == ["busy", "healthy"]
+    assert "233/1000" in result.out
+    assert result.err.splitlines() == [
+        "usage-monitor: error: skipped LICENSE_ID argument 2: 'bad id!' is not 1-128 characters of A-Z, a-z, 0-9, "
+        "'.', '_', '-'",
+        "usage-monitor: warning: LICENSE_ID argument 3: 'healthy' is listed twice (first at argument 1); checked once",
+    ]
 
 
 def test_check_reads_the_tokens_secret_when_no_token_is_set(harness: Harness, run: Any):

@@ -298,12 +298,15 @@ def test_a_resource_added_later_is_stored_and_evaluated(harness: Harness) -> Non
 
 def test_deadline_records_unreached_licenses_and_stores_the_rest(harness: Harness) -> None:
     add_licenses(harness, {"hung": HEALTHY, "fine": HEALTHY})
-    harness.configure(HTTP_READ_TIMEOUT_SECONDS="10", DEADLINE_MARGIN_SECONDS="1", MAX_CONCURRENCY="2")
-    harness.simulator.script("hung", Reply(action="hang", delay=4))
+    harness.configure(HTTP_READ_TIMEOUT_SECONDS="15", DEADLINE_MARGIN_SECONDS="1", MAX_CONCURRENCY="2")
+    harness.simulator.script("hung", Reply(action="hang", delay=12))
 
-    summary = harness.invoke(time=T1, timeout_seconds=2.0)
+    # 7 s before the deadline (the cold start's wiring included): time enough for "fine" on a loaded
+    # machine, not for "hung".
+    summary = harness.invoke(time=T1, timeout_seconds=8.0)
 
-    assert summary["failed"] == ["hung"]
+    # Not reached is the run's capacity problem, not the license's failure (see test_run_problems).
+    assert (summary["failed"], summary["unchecked"]) == ([], 1)
     assert harness.snapshot("hung", T1)["error"]["kind"] == "deadline"
     assert harness.snapshot("fine", T1)["status"] == "ok"
 
@@ -350,9 +353,6 @@ def test_run_failure_alert_is_sent_once_and_recovers(harness: Harness) -> None:
         ("ALERT_THRESHOLDS", "80,abc", "'abc'"),
         ("ALERT_THRESHOLDS", "0", "'0'"),
         ("ALERT_THRESHOLDS", "1000.5", "'1000.5'"),
-        ("LICENSE_IDS", "a,b,a", "'a'"),
-        ("LICENSE_IDS", "ok,bad/id", "'bad/id'"),
-        ("LICENSE_IDS", "x" * 129, "x" * 20),
         ("LEEGALITY_BASE_URL", "http://leegality.example/api", "https://"),
     ],
 )

@@ -55,22 +55,18 @@ def test_an_empty_list_falls_back_to_the_secrets_licenses(harness: Harness) -> N
     assert [r.license_id for r in harness.simulator.requests] == ["named"]
 
 
-def test_a_bad_id_in_the_object_fails_the_run_naming_the_uri_and_the_entry(harness: Harness) -> None:
+def test_a_bad_id_in_the_object_is_skipped_naming_the_uri_and_the_line(harness: Harness) -> None:
     _fleet(harness, "lic-1")
     uri = put_license_list(harness.session, "lic-1\nlic 2\n")
     harness.configure(LICENSE_LIST_S3_URI=uri)
 
-    with pytest.raises(ConfigError) as raised:
-        harness.invoke(time=T1)
+    summary = harness.invoke(time=T1)
 
-    message = str(raised.value)
-    assert f"LICENSE_LIST_S3_URI {uri} line 2" in message
-    assert "'lic 2'" in message
-    assert harness.simulator.requests == []
-    # As for an unreadable secret: one run-level alert saying nothing is being checked, and why.
+    assert (summary["checked"], summary["skipped"]) == (1, ["lic 2"])
+    assert [r.license_id for r in harness.simulator.requests] == ["lic-1"]
     (alert,) = harness.alerts()
-    assert alert.attributes == {"event_type": "check_failed", "severity": "critical", "license_id": "*"}
-    assert uri in alert.email
+    assert alert.attributes == {"event_type": "config_problem", "severity": "critical", "license_id": "*"}
+    assert f"LICENSE_LIST_S3_URI {uri} line 2: 'lic 2'" in alert.email
 
 
 def test_a_missing_object_fails_the_run_naming_the_uri_then_recovers(harness: Harness) -> None:

@@ -323,13 +323,24 @@ def test_parameters_keep_their_contract_defaults(sam_template):
         ("AlertSmsNumber", ["", "+919812345678", "+14155550100"], ["9812345678", "+0123456789", "+91 98123 45678"]),
         ("AlertEmail", ["", "ops@example.com"], ["ops", "ops@example", "a b@example.com"]),
         ("LicenseIds", ["", "bd82845c-897b-4022-b5f7-679905c1979b", "a, b.c,d_e"], ["a,,b", "a;b", ","]),
-        ("AlertThresholds", ["80,95", "80, 95", "50%,90.5"], ["", "80,", "eighty"]),
+        (
+            "AlertThresholds",
+            ["80,95", "80, 95", "50%,90.5", "8,80", "0.5"],
+            ["", "80,", "eighty", "0", "80,80", "0,50"],
+        ),
+        ("MaxRequestsPerSecond", ["", "5", "0.5"], ["0", "0.0", "-1", "five"]),
+        (
+            "AlertThresholdOverrides",
+            ["", "signatures=70,90", "signatures=70,90; lic-123/users=95; lic-9/*=50", "users = 80 , 95;"],
+            ["signatures", "signatures=0", "*=50", "users=80;oops", "lic/users=abc", "a b/users=50"],
+        ),
         ("TokensSecretName", ["leegality-usage-monitor/tokens"], ["", "has space", "arn:aws:x"]),
         ("ScheduleRate", ["rate(15 minutes)", "cron(0/15 * * * ? *)"], ["15 minutes", "every 15m"]),
     ],
 )
 def test_parameter_patterns_accept_valid_and_reject_invalid_values(sam_template, parameter, accepted, rejected):
-    # CloudFormation matches AllowedPattern against the whole value (Java regex; these use no Java-only syntax).
+    # CloudFormation matches AllowedPattern against the whole value (Java regex; these use only what Java and
+    # Python share: lookaheads and a back-reference, no possessive quantifiers).
     pattern = re.compile(sam_template["Parameters"][parameter]["AllowedPattern"])
     assert [v for v in accepted if not pattern.fullmatch(v)] == []
     assert [v for v in rejected if pattern.fullmatch(v)] == []

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from usage_monitor.entries import LicenseList
 from usage_monitor.errors import ConfigError
 from usage_monitor.licenses import (
     LicenseListSource,
     LicenseListUnavailable,
-    combine,
     parse_license_list,
     resolve_license_ids,
     split_s3_uri,
@@ -23,42 +23,56 @@ URI = "s3://fleet-config/leegality/licenses.txt"
 # ----------------------------------------------------------------------------------------- parse_license_list
 
 
+def ids(text: str) -> tuple[str, ...]:
+    return parse_license_list(text, URI).ids
+
+
 def test_one_per_line_comma_separated_and_mixed_lists_parse_in_order():
     text = "lic-1\nlic-2, lic-3\n\n  lic-4  ,\r\nlic-5"
-    assert parse_license_list(text, URI) == ("lic-1", "lic-2", "lic-3", "lic-4", "lic-5")
+    assert ids(text) == ("lic-1", "lic-2", "lic-3", "lic-4", "lic-5")
 
 
 def test_comment_lines_and_trailing_comments_are_ignored():
     text = "# production fleet\nlic-1  # Mumbai office\n   # lic-2 retired\nlic-3,lic-4 # two more\n"
-    assert parse_license_list(text, URI) == ("lic-1", "lic-3", "lic-4")
+    assert parse_license_list(text, URI) == LicenseList(("lic-1", "lic-3", "lic-4"))
 
 
 def test_an_empty_or_comment_only_list_is_empty():
-    assert parse_license_list("", URI) == ()
-    assert parse_license_list("# nothing yet\n\n", URI) == ()
+    assert parse_license_list("", URI) == LicenseList()
+    assert parse_license_list("# nothing yet\n\n", URI) == LicenseList()
 
 
-def test_a_bad_id_names_the_setting_the_uri_the_line_and_the_entry():
-    with pytest.raises(ConfigError) as raised:
-        parse_license_list("lic-1\nlic 2\n", URI)
-    message = str(raised.value)
-    assert message.startswith(f"LICENSE_LIST_S3_URI {URI} line 2: ")
-    assert "'lic 2'" in message
+def test_a_bad_id_is_skipped_naming_the_setting_the_uri_the_line_and_the_entry():
+    listed = parse_license_list("lic-1\nlic 2\nlic-3\n", URI)
+
+    assert listed.ids == ("lic-1", "lic-3")
+    (skipped,) = listed.skipped
+    assert skipped.describe().startswith(f"LICENSE_LIST_S3_URI {URI} line 2: 'lic 2' is not 1-128 characters")
+    assert not skipped.duplicate
 
 
-def test_a_duplicate_across_lines_names_both_lines():
-    with pytest.raises(ConfigError, match=r"line 3: license ID 'lic-1' is listed twice \(first on line 1\)"):
-        parse_license_list("lic-1\nlic-2\nlic-1\n", URI)
+def test_a_duplicate_across_lines_is_checked_once_and_names_both_lines():
+    listed = parse_license_list("lic-1\nlic-2\nlic-1\n", URI)
+
+    assert listed.ids == ("lic-1", "lic-2")
+    (repeat,) = listed.skipped
+    assert repeat.duplicate
+    assert repeat.describe().endswith("line 3: 'lic-1' is listed twice (first at line 1); checked once")
 
 
-def test_a_duplicate_within_a_line_is_rejected():
-    with pytest.raises(ConfigError, match=r"LICENSE_LIST_S3_URI .* line 1: license ID 'a' is listed twice"):
-        parse_license_list("a, b, a", URI)
+def test_a_duplicate_within_a_line_is_checked_once():
+    listed = parse_license_list("a, b, a", URI)
+    assert listed.ids == ("a", "b")
+    assert [s.where for s in listed.skipped] == ["line 1"]
 
 
-def test_an_id_over_128_characters_is_rejected():
-    with pytest.raises(ConfigError, match="LICENSE_LIST_S3_URI"):
-        parse_license_list("x" * 129, URI)
+def test_an_id_over_128_characters_and_control_characters_are_skipped_escaped():
+    listed = parse_license_list("x" * 129 + "\nok\nbad\x1b[31m\n", URI)
+
+    assert listed.ids == ("ok",)
+    assert [s.where for s in listed.invalid] == ["line 1", "line 3"]
+    assert len(listed.invalid[0].raw) == 60  # cut: enough to recognise it
+    assert listed.invalid[1].escaped == "bad\\x1b[31m"
 
 
 def test_split_s3_uri_keeps_slashes_in_the_key():
@@ -70,31 +84,43 @@ def test_split_s3_uri_keeps_slashes_in_the_key():
 # ----------------------------------------------------------------------------------- combining the sources
 
 
-def test_combine_keeps_order_and_drops_duplicates_across_sources():
-    assert combine(("a", "b"), ("b", "c", "a", "d")) == ("a", "b", "c", "d")
-    assert combine((), ()) == ()
+def listed(*license_ids: str) -> LicenseList:
+    return LicenseList(license_ids)
+
+
+def test_sources_combine_in_order_an_id_in_both_once_and_not_reported():
+    combined = listed("a", "b") + listed("b", "c", "a", "d")
+    assert combined == LicenseList(("a", "b", "c", "d"))
 
 
 def test_event_override_wins_and_nothing_else_is_read():
-    def named() -> tuple[str, ...]:
+    def named() -> LicenseList:
         raise AssertionError("the secret must not be read")
 
-    assert resolve_license_ids(("x",), ("a",), ("b",), named) == ("x",)
+    assert resolve_license_ids(("x",), listed("a"), listed("b"), named).ids == ("x",)
 
 
 def test_license_ids_and_the_s3_list_are_combined():
-    assert resolve_license_ids(None, ("a", "b"), ("b", "c"), lambda: ("secret-only",)) == ("a", "b", "c")
-    assert resolve_license_ids(None, (), ("c",), lambda: ("secret-only",)) == ("c",)
-    assert resolve_license_ids(None, ("a",), (), lambda: ("secret-only",)) == ("a",)
+    secret = lambda: listed("secret-only")  # noqa: E731
+    assert resolve_license_ids(None, listed("a", "b"), listed("b", "c"), secret).ids == ("a", "b", "c")
+    assert resolve_license_ids(None, listed(), listed("c"), secret).ids == ("c",)
+    assert resolve_license_ids(None, listed("a"), listed(), secret).ids == ("a",)
 
 
 def test_the_secrets_licenses_are_the_fallback():
-    assert resolve_license_ids(None, (), (), lambda: ("s1", "s2")) == ("s1", "s2")
+    assert resolve_license_ids(None, listed(), listed(), lambda: listed("s1", "s2")).ids == ("s1", "s2")
 
 
 def test_no_source_at_all_is_a_config_error():
     with pytest.raises(ConfigError, match="no license to check"):
-        resolve_license_ids(None, (), (), lambda: ())
+        resolve_license_ids(None, listed(), listed(), lambda: listed())
+
+
+def test_a_list_with_entries_but_none_valid_fails_instead_of_falling_back_to_the_secret():
+    only_bad = parse_license_list("lic 1\nlic/2\n", URI)
+
+    with pytest.raises(ConfigError, match=r"no valid license ID in .*line 1: 'lic 1'.*line 2: 'lic/2'"):
+        resolve_license_ids(None, listed(), only_bad, lambda: listed("secret-only"))
 
 
 # ------------------------------------------------------------------------------------- LicenseListSource
@@ -137,7 +163,7 @@ def _source(s3: FakeS3, clock: Clock | None = None, **kwargs: Any) -> LicenseLis
 
 def test_reads_the_object_named_by_the_uri():
     s3 = FakeS3(b"a\nb\n")
-    assert _source(s3).load() == ("a", "b")
+    assert _source(s3).load().ids == ("a", "b")
     assert s3.calls == [{"Bucket": "fleet-config", "Key": "leegality/licenses.txt"}]
 
 
@@ -146,21 +172,21 @@ def test_the_list_is_reused_within_max_age_then_revalidated_by_etag():
     source = _source(s3, clock)
     source.load()
     clock.now += 299
-    assert source.load() == ("a", "b")
+    assert source.load().ids == ("a", "b")
     assert len(s3.calls) == 1
 
     clock.now += 2  # expired: a conditional GET, answered 304
-    assert source.load() == ("a", "b")
+    assert source.load().ids == ("a", "b")
     assert s3.calls[-1]["IfNoneMatch"] == '"v1"'
 
     s3.body, s3.etag = b"a\nb\nc\n", '"v2"'
     clock.now += 301  # expired again, and the object changed
-    assert source.load() == ("a", "b", "c")
+    assert source.load().ids == ("a", "b", "c")
     assert len(s3.calls) == 3
 
 
 def test_a_byte_order_mark_is_tolerated():
-    assert _source(FakeS3("\ufeffa\nb\n".encode())).load() == ("a", "b")
+    assert _source(FakeS3("\ufeffa\nb\n".encode())).load().ids == ("a", "b")
 
 
 @pytest.mark.parametrize(
@@ -192,15 +218,17 @@ def test_a_deleted_object_fails_even_with_a_cached_list():
         source.load()
 
 
-def test_an_object_turned_invalid_fails_every_run_rather_than_using_the_old_list():
+def test_a_changed_object_with_a_bad_line_is_used_with_the_line_reported_not_the_old_list():
     s3, clock = FakeS3(b"a\n"), Clock()
     source = _source(s3, clock)
     source.load()
-    s3.body, s3.etag = b"a\nnot valid!\n", '"v2"'
-    for _ in range(2):
-        clock.now += 301
-        with pytest.raises(ConfigError, match="line 2"):
-            source.load()
+    s3.body, s3.etag = b"a\nnot valid!\nb\n", '"v2"'
+    clock.now += 301
+
+    listed = source.load()
+
+    assert listed.ids == ("a", "b")
+    assert [s.where for s in listed.skipped] == ["line 2"]
 
 
 def test_a_too_large_or_binary_object_is_refused():

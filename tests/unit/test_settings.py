@@ -138,23 +138,33 @@ def test_license_ids_are_split_and_stripped(raw: str, ids: tuple[str, ...]) -> N
 
 
 @pytest.mark.parametrize(
-    ("raw", "named"),
+    ("raw", "position", "escaped"),
     [
-        ("lic-a, lic-b, lic-a", "'lic-a' is listed twice"),
-        ("a/b", "'a/b'"),
-        ("a b", "'a b'"),
-        ("lic-a,a b", "'a b'"),
-        ("alert-state#x", "'alert-state#x'"),  # '#' separates the alert-state partition key
-        ("lic?x=1", "'lic?x=1'"),
-        ("ü", "'ü'"),
-        ("x" * 129, "'" + "x" * 129 + "'"),
+        ("ok,a/b", "position 2", "a/b"),
+        ("ok,a b", "position 2", "a b"),
+        ("alert-state#x,ok", "position 1", "alert-state#x"),  # '#' separates the alert-state partition key
+        ("ok, lic?x=1", "position 2", "lic?x=1"),
+        ("ok,ü", "position 2", "\\xfc"),
+        ("ok," + "x" * 129, "position 2", "x" * 60),
     ],
 )
-def test_bad_license_ids_are_rejected_naming_the_id(raw: str, named: str) -> None:
-    message = config_error(LICENSE_IDS=raw)
+def test_bad_license_ids_are_skipped_naming_the_position_and_the_entry(raw: str, position: str, escaped: str) -> None:
+    # Given one valid and one invalid entry, the valid one is kept and the other reported, not fatal.
+    parsed = settings(LICENSE_IDS=raw)
 
-    assert message.startswith("LICENSE_IDS: ")
-    assert named in message
+    assert parsed.license_ids == ("ok",)
+    (skipped,) = parsed.license_ids_skipped
+    assert (skipped.source, skipped.where, skipped.escaped) == ("LICENSE_IDS", position, escaped)
+    assert not skipped.duplicate
+
+
+def test_a_repeated_license_id_is_kept_once_and_reported_as_a_repeat() -> None:
+    parsed = settings(LICENSE_IDS="lic-a, lic-b, lic-a")
+
+    assert parsed.license_ids == ("lic-a", "lic-b")
+    (repeat,) = parsed.license_ids_skipped
+    assert repeat.duplicate
+    assert repeat.describe() == "LICENSE_IDS position 3: 'lic-a' is listed twice (first at position 1); checked once"
 
 
 # --- LEEGALITY_BASE_URL ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -19,6 +19,7 @@ from usage_monitor.alerts import AlertPolicy, severity_of
 from usage_monitor.cli import common
 from usage_monitor.cli.common import CliError, add_command, env
 from usage_monitor.credentials import RunCredentials, check_license
+from usage_monitor.entries import parse_entries
 from usage_monitor.errors import ConfigError
 from usage_monitor.leegality import LeegalityClient
 from usage_monitor.minting import TokenMinter
@@ -30,7 +31,6 @@ from usage_monitor.settings import (
     SANDBOX_BASE_URL,
     Settings,
     validate_base_url,
-    validate_license_id,
 )
 from usage_monitor.tokens import TokenBook, parse_secret
 
@@ -78,7 +78,14 @@ def resolve_base_url(base_url: str | None, *, sandbox: bool, env: Mapping[str, s
 
 
 def run_check(args: argparse.Namespace) -> int:
-    license_ids = _license_ids(args.license_ids)
+    listed = parse_entries(((f"argument {n}", raw) for n, raw in enumerate(args.license_ids, start=1)), "LICENSE_ID")
+    license_ids = list(listed.require_valid("the LICENSE_ID arguments").ids)
+    # The others are still checked; the exit code says something was skipped.
+    for entry in listed.skipped:
+        if entry.duplicate:
+            common.print_warning(entry.describe())
+        else:
+            common.print_error(f"skipped {entry.describe()}")
     policy = common.policy_of(args)
     base_url = resolve_base_url(args.base_url, sandbox=args.sandbox, env=os.environ)
     tokens, secret_id = _token_book(args)
@@ -102,14 +109,10 @@ def run_check(args: argparse.Namespace) -> int:
         if result.error is not None:
             common.print_error(failure_line(result.license_id, result.error, base_url))
 
-    if any(not result.ok for result in results):
+    if listed.invalid or any(not result.ok for result in results):
         return common.EXIT_ERROR
     over = any(policy.level_of(resource) is not None for result in results for resource in result.resources)
     return common.EXIT_OVER_THRESHOLD if over else common.EXIT_OK
-
-
-def _license_ids(raw: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(validate_license_id(license_id.strip(), "LICENSE_ID") for license_id in raw))
 
 
 def _token_book(args: argparse.Namespace) -> tuple[TokenBook, str | None]:

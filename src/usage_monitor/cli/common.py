@@ -31,8 +31,9 @@ EXIT_CODES = """\
 exit codes:
   0  done; for check: every license is below all thresholds
   1  check: a resource of some license is at or above a threshold (or at its limit)
-  2  a check failed (token rejected, unknown license, network, bad response), or a usage,
-     configuration or AWS error (no credentials, table or secret not found); wins over 1
+  2  a check failed (token rejected, unknown license, network, bad response), a LICENSE_ID was
+     skipped as invalid (the others are still checked), or a usage, configuration or AWS error
+     (no credentials, table or secret not found); wins over 1
 """
 
 
@@ -47,6 +48,11 @@ Handler = Callable[[argparse.Namespace], int]
 def print_error(message: str) -> None:
     """One line, whatever the message held."""
     print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+
+
+def print_warning(message: str) -> None:
+    """One line, like `print_error`, for what is reported but does not fail the command on its own."""
+    print(f"{PROG}: warning: {' '.join(message.split())}", file=sys.stderr)
 
 
 def env(name: str) -> str:
