@@ -30,8 +30,8 @@ SNS_MESSAGE_LIMIT = 262_144
 
 
 def seed(table: Any, license_ids: list[str], days: int, every: timedelta) -> int:
-    from usage_monitor.models import CheckResult, Resource
-    from usage_monitor.store import snapshot_item
+    from usage_monitor.core.models import CheckResult, Resource
+    from usage_monitor.storage.store import snapshot_item
 
     written = 0
     steps = int(timedelta(days=days) / every)
@@ -54,8 +54,8 @@ def seed(table: Any, license_ids: list[str], days: int, every: timedelta) -> int
 def alert_some(table: Any, license_ids: list[str], share: float) -> int:
     from decimal import Decimal
 
-    from usage_monitor.alerts import AlertState, NotifiedLevel
-    from usage_monitor.store import state_to_item
+    from usage_monitor.alerting.types import AlertState, NotifiedLevel
+    from usage_monitor.storage.store import state_to_item
 
     chosen = license_ids[: int(len(license_ids) * share)]
     with table.batch_writer() as batch:
@@ -137,9 +137,9 @@ def _one_realistic_license(counter: ApiCounter) -> list[str]:
     """14 days of 15-minute snapshots, as a deployment stores them: the full read against the sampled one."""
     import boto3
 
-    from usage_monitor.digest_run import read_licenses
-    from usage_monitor.dynamo import DynamoTable
-    from usage_monitor.store import DynamoStore
+    from usage_monitor.reports.jobs import read_licenses
+    from usage_monitor.storage.dynamo import DynamoTable
+    from usage_monitor.storage.store import DynamoStore
 
     session = boto3.session.Session(region_name=REGION)
     stack = provision(session, "{}")

@@ -79,7 +79,7 @@ class CheckClock:
         self.spans: list[tuple[float, float]] = []
 
     def install(self) -> None:
-        from usage_monitor.leegality import LeegalityClient
+        from usage_monitor.leegality.client import LeegalityClient
 
         original: Callable[..., Any] = LeegalityClient.check
         spans = self.spans

@@ -129,9 +129,9 @@ def _hover_demo(first: datetime) -> None:
 
 def _run_once(session: Any, stack: LocalStack, event: dict[str, Any], tick: int) -> None:
     from usage_monitor import app
-    from usage_monitor.report import row_from_snapshot, usage_table
+    from usage_monitor.alerting.types import AlertPolicy
+    from usage_monitor.reports.history import row_from_snapshot, usage_table
     from usage_monitor.settings import Settings
-    from usage_monitor.wiring import policy_from
 
     before = len(published_alerts(stack.topic_arn))
     summary = app.lambda_handler(event, FakeContext())
@@ -143,7 +143,7 @@ def _run_once(session: Any, stack: LocalStack, event: dict[str, Any], tick: int)
             row_from_snapshot(table.get_item(Key={"license_id": lid, "captured_at": summary["captured_at"]})["Item"])
             for lid in LICENSES
         ]
-        policy = policy_from(Settings.from_env(os.environ))
+        policy = AlertPolicy.from_settings(Settings.from_env(os.environ))
         print("\nSnapshots stored in DynamoDB (acme-busy-0002 also has two earlier days, for its forecast):")
         print(textwrap.indent(usage_table(rows, policy), "  "))
     print(f"\nAlerts published to SNS this run: {len(alerts)}")
@@ -163,8 +163,8 @@ BUSY_HISTORY = ((2, 380, 8200), (1, 396, 8410))
 
 
 def _seed_history(session: Any, stack: LocalStack, first: datetime) -> None:
-    from usage_monitor.models import CheckResult, Resource
-    from usage_monitor.store import snapshot_item
+    from usage_monitor.core.models import CheckResult, Resource
+    from usage_monitor.storage.store import snapshot_item
 
     table = session.resource("dynamodb", region_name=REGION).Table(stack.table_name)
     for days_before, users, signatures in BUSY_HISTORY:
@@ -214,8 +214,8 @@ def _month_usage(license_id: str, days_before: float) -> dict[str, tuple[int, in
 
 
 def _seed_month(session: Any, stack: LocalStack, first: datetime) -> None:
-    from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
-    from usage_monitor.store import snapshot_item
+    from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
+    from usage_monitor.storage.store import snapshot_item
 
     table = session.resource("dynamodb", region_name=REGION).Table(stack.table_name)
     failed = CheckError(FailureKind.TOKEN_REJECTED, "Invalid or expired token", 401, "LE_ERR_SS_401")
@@ -248,14 +248,14 @@ def _send_digest(stack: LocalStack, at: datetime) -> None:
 
 
 def _write_report(session: Any, stack: LocalStack, now: datetime) -> None:
-    from usage_monitor.digest_run import build_report
-    from usage_monitor.dynamo import DynamoTable
+    from usage_monitor.alerting.types import AlertPolicy
+    from usage_monitor.reports.jobs import build_report
     from usage_monitor.settings import Settings
-    from usage_monitor.store import DynamoStore
-    from usage_monitor.wiring import policy_from
+    from usage_monitor.storage.dynamo import DynamoTable
+    from usage_monitor.storage.store import DynamoStore
 
     table = DynamoTable(session.client("dynamodb", region_name=REGION), stack.table_name)
-    policy = policy_from(Settings.from_env(os.environ))
+    policy = AlertPolicy.from_settings(Settings.from_env(os.environ))
     html = build_report(DynamoStore(table, 400), tuple(LICENSES), now, MONTH_DAYS, policy)
     REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
     REPORT_PATH.write_text(html, encoding="utf-8")

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from usage_monitor.entries import LicenseList, SkippedEntry, parse_entries
-from usage_monitor.errors import ConfigError
+from usage_monitor.core.errors import ConfigError
+from usage_monitor.core.license_entries import LicenseList, SkippedEntry, parse_entries
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from usage_monitor.aws_limits import dimension_value_ok, metric_value_ok
+from usage_monitor.core.aws_limits import dimension_value_ok, metric_value_ok
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer

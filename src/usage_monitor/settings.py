@@ -10,9 +10,9 @@ from decimal import Decimal, InvalidOperation
 from typing import overload
 from urllib.parse import urlsplit
 
-from usage_monitor.entries import LICENSE_ID_PATTERN, SkippedEntry, parse_separated
-from usage_monitor.errors import ConfigError
-from usage_monitor.schedule import interval_minutes
+from usage_monitor.core.errors import ConfigError
+from usage_monitor.core.license_entries import LICENSE_ID_PATTERN, SkippedEntry, parse_separated
+from usage_monitor.core.schedule import interval_minutes
 
 PRODUCTION_BASE_URL = "https://app1.leegality.com/api"
 SANDBOX_BASE_URL = "https://sandbox.leegality.com/api"

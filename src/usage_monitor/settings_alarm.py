@@ -12,15 +12,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from usage_monitor.alerts import AlertPolicy, AlertState
-from usage_monitor.delivery import AlertDelivery
-from usage_monitor.errors import ConfigError
-from usage_monitor.notify import SnsNotifier
-from usage_monitor.notifying import deliver_evaluation
+from usage_monitor.alerting.run_problems import evaluate_problem, settings_problem
+from usage_monitor.alerting.types import AlertPolicy, AlertState, ProblemKind
+from usage_monitor.core.errors import ConfigError
+from usage_monitor.fleet.delivery import AlertDelivery
+from usage_monitor.fleet.notifying import deliver_evaluation
 from usage_monitor.observability import logger
-from usage_monitor.run_problems import ProblemKind, evaluate_problem, settings_problem
 from usage_monitor.settings import Settings
-from usage_monitor.store import DynamoStore, StoredState
+from usage_monitor.storage.sns import SnsNotifier
+from usage_monitor.storage.store import DynamoStore, StoredState
 
 
 def settings_or_alert(env: Mapping[str, str], now: datetime, session: Any = None) -> Settings:
@@ -41,7 +41,7 @@ def alert_settings_error(env: Mapping[str, str], error: ConfigError, now: dateti
     try:
         import boto3
 
-        from usage_monitor.dynamo import DynamoTable
+        from usage_monitor.storage.dynamo import DynamoTable
 
         session = session or boto3.session.Session()
         store = DynamoStore(DynamoTable(session.client("dynamodb"), table_name), 1)

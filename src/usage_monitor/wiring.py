@@ -5,31 +5,31 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from usage_monitor.alerts import AlertPolicy
-from usage_monitor.check_pool import RemainingSeconds
-from usage_monitor.digest_run import DigestSender
-from usage_monitor.entries import LicenseList
-from usage_monitor.errors import MonitorError
+from usage_monitor.alerting.run_problems import list_problem
+from usage_monitor.alerting.types import ProblemKind
+from usage_monitor.core.errors import MonitorError
+from usage_monitor.core.license_entries import LicenseList
 from usage_monitor.events import RunRequest
-from usage_monitor.fanout import Chunk, SqsDispatcher, parse_chunk, plan_chunks
-from usage_monitor.leegality import LeegalityClient, default_retry
-from usage_monitor.licenses import LicenseListSource, resolve_license_ids
-from usage_monitor.minting import TokenMinter
-from usage_monitor.monitor import Monitor
-from usage_monitor.notify import SnsNotifier
+from usage_monitor.fleet.check_pool import RemainingSeconds
+from usage_monitor.fleet.fanout import Chunk, SqsDispatcher, parse_chunk, plan_chunks
+from usage_monitor.fleet.licenses import LicenseListSource, resolve_license_ids
+from usage_monitor.fleet.monitor import Monitor
+from usage_monitor.fleet.run_config import RunConfig
+from usage_monitor.leegality.client import LeegalityClient, default_retry
+from usage_monitor.leegality.minting import TokenMinter
+from usage_monitor.leegality.throttle import RequestThrottle
+from usage_monitor.leegality.tokens import TokenSource, powertools_secret_fetcher
+from usage_monitor.leegality.trust import pool_manager, read_ca_bundle
+from usage_monitor.messages.render import iso
 from usage_monitor.observability import logger, metrics
-from usage_monitor.render import iso
-from usage_monitor.run_problems import ProblemKind, list_problem
+from usage_monitor.reports.jobs import DigestSender
 from usage_monitor.settings import Settings
-from usage_monitor.store import DynamoStore
-from usage_monitor.throttle import RequestThrottle
-from usage_monitor.tokens import TokenSource, powertools_secret_fetcher
-from usage_monitor.trust import pool_manager, read_ca_bundle
+from usage_monitor.storage.sns import SnsNotifier
+from usage_monitor.storage.store import DynamoStore
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -52,31 +52,17 @@ class Wired:
     process_batch: ProcessBatch
 
 
-def policy_from(settings: Settings) -> AlertPolicy:
-    remind = timedelta(hours=settings.remind_after_hours) if settings.remind_after_hours else None
-    return AlertPolicy(
-        settings.alert_thresholds,
-        remind,
-        settings.failure_alert_after_runs,
-        settings.threshold_overrides,
-        settings.forecast_alert_days,
-        settings.hysteresis_points,
-        settings.flap_max_changes,
-        timedelta(hours=settings.flap_window_hours),
-    )
-
-
 def wire(settings: Settings, session: Any = None) -> Wired:
     import boto3
     from botocore.config import Config
 
-    from usage_monitor.dynamo import DynamoTable  # imports boto3: at wiring, like boto3 itself
+    from usage_monitor.storage.dynamo import DynamoTable  # imports boto3: at wiring, like boto3 itself
 
     session = session or boto3.session.Session()
     # Standard mode retries throttling and transient errors with backoff on every AWS call.
     aws_config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
     # The low-level client, shared by the store and idempotency: the resource layer would double the
-    # first invocation's set-up cost for the same requests (see usage_monitor.dynamo).
+    # first invocation's set-up cost for the same requests (see usage_monitor.storage.dynamo).
     dynamodb_client = session.client("dynamodb", config=aws_config)
     throttle = RequestThrottle(settings.max_requests_per_second)
     ca_bundle = None
@@ -102,27 +88,10 @@ def wire(settings: Settings, session: Any = None) -> Wired:
             known_licenses=settings.license_ids,
         ),
         client=client,
-        minter=TokenMinter(
-            settings.base_url,
-            client.http,
-            client.retry,
-            client.timeout,
-            max_age_seconds=settings.token_max_age_seconds,
-            throttle=throttle,
-        ),
+        minter=TokenMinter.sharing(client, settings.base_url, max_age_seconds=settings.token_max_age_seconds),
         store=DynamoStore(DynamoTable(dynamodb_client, settings.snapshot_table), settings.snapshot_retention_days),
         notifier=SnsNotifier(settings.alert_topic_arn, lambda: session.client("sns", config=aws_config)),
-        policy=policy_from(settings),
-        license_ids=settings.license_ids,
-        max_concurrency=settings.max_concurrency,
-        deadline_margin_seconds=settings.deadline_margin_seconds,
-        forecast_history=timedelta(days=settings.forecast_history_days),
-        forecast_interval=timedelta(hours=settings.forecast_interval_hours),
-        schedule_minutes=settings.schedule_minutes,
-        metrics_top_licenses=settings.metrics_top_licenses,
-        license_ids_skipped=settings.license_ids_skipped,
-        config_problem_critical_percent=settings.config_problem_critical_percent,
-        fan_out=settings.fanout_queue_url is not None,
+        config=RunConfig.from_settings(settings),
     )
     # Optional adapters: their clients exist only when their setting is set.
     license_list = (
@@ -192,8 +161,8 @@ class ScheduledRun:
         self.digest = DigestSender(
             monitor.store,
             monitor.notifier,
-            monitor.policy,
-            forecast_history=monitor.forecast_history,
+            monitor.config.policy,
+            forecast_history=monitor.config.forecast_history,
             workers=settings.max_concurrency,
         )
 

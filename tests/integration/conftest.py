@@ -53,7 +53,7 @@ class Harness:
     @property
     def dynamo_table(self) -> Any:
         """The table as the code reads and writes it: the low-level client with plain values."""
-        from usage_monitor.dynamo import DynamoTable
+        from usage_monitor.storage.dynamo import DynamoTable
 
         return DynamoTable(self.session.client("dynamodb", region_name=REGION), self.stack.table_name)
 

@@ -9,7 +9,7 @@ from moto.sns.models import sns_backends
 from local.aws import ACCOUNT_ID, REGION
 from local.simulator import usage_of
 from tests.integration.conftest import Harness, add_licenses
-from tests.unit.test_chat import assert_custom_notification
+from tests.unit.messages.test_chat import assert_custom_notification
 
 
 def test_a_published_alert_has_a_chat_form_amazon_q_developer_renders(harness: Harness) -> None:

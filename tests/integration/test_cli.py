@@ -20,14 +20,15 @@ import pytest
 
 from local.simulator import LeegalitySimulator, Reply, error_body, usage_of
 from tests.integration.conftest import HEALTHY, Harness, add_licenses
-from usage_monitor import cli, report
+from usage_monitor import cli
 from usage_monitor.cli import check as cli_check
 from usage_monitor.cli import common as cli_common
-from usage_monitor.leegality import LeegalityClient
-from usage_monitor.models import CheckResult, Resource
-from usage_monitor.render import iso
+from usage_monitor.core.models import CheckResult, Resource
+from usage_monitor.leegality.client import LeegalityClient
+from usage_monitor.messages.render import iso
+from usage_monitor.reports import history as report
 from usage_monitor.settings import PRODUCTION_BASE_URL, SANDBOX_BASE_URL
-from usage_monitor.store import snapshot_item
+from usage_monitor.storage.store import snapshot_item
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "tok-cli-SECRET-value"
@@ -397,7 +398,7 @@ def busy_history(harness: Harness) -> list[str]:
 
 
 def test_history_prints_a_chart_line_per_resource(busy_history: list[str], run: Any, monkeypatch):
-    monkeypatch.setitem(sys.modules, "usage_monitor.forecast", None)  # as before forecast.py lands
+    monkeypatch.setitem(sys.modules, "usage_monitor.alerting.forecast", None)  # as before forecast.py lands
 
     result = run("history", "busy")
 
@@ -460,10 +461,10 @@ def test_history_adds_a_forecast_line_when_the_forecast_module_exists(
         seen.append((list(points), now))
         return Forecast(len(points))
 
-    module = types.ModuleType("usage_monitor.forecast")
+    module = types.ModuleType("usage_monitor.alerting.forecast")
     module.UsagePoint = UsagePoint  # type: ignore[attr-defined]
     module.forecast = forecast  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "usage_monitor.forecast", module)
+    monkeypatch.setitem(sys.modules, "usage_monitor.alerting.forecast", module)
 
     result = run("history", "busy")
 
@@ -479,7 +480,7 @@ def test_history_adds_a_forecast_line_when_the_forecast_module_exists(
 
 
 def test_history_forecasts_with_the_real_forecast_module(busy_history: list[str], run: Any):
-    pytest.importorskip("usage_monitor.forecast")
+    pytest.importorskip("usage_monitor.alerting.forecast")
 
     result = run("history", "busy")
 

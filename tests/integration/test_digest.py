@@ -12,8 +12,8 @@ import pytest
 from local.aws import load_event
 from local.simulator import usage_of
 from tests.integration.conftest import HEALTHY, Harness, add_licenses, scheduled_event
-from usage_monitor.errors import ConfigError
-from usage_monitor.store import DynamoStore
+from usage_monitor.core.errors import ConfigError
+from usage_monitor.storage.store import DynamoStore
 
 BUSY = usage_of(users=(450, 500), departments=(1, 50), signatures=(10, 1000), certificates=(1, 100))
 DIGEST_TIME = "2026-11-24T09:45:00Z"
@@ -122,8 +122,8 @@ def test_digest_reads_each_history_with_one_query(harness: Harness) -> None:
 
 
 def _seed(harness: Harness, license_id: str, every: timedelta, days: int, at: datetime) -> int:
-    from usage_monitor.models import CheckResult, Resource
-    from usage_monitor.store import snapshot_item
+    from usage_monitor.core.models import CheckResult, Resource
+    from usage_monitor.storage.store import snapshot_item
 
     steps = int(timedelta(days=days) / every)
     with harness.table.batch_writer() as batch:

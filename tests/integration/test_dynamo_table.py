@@ -11,12 +11,12 @@ import pytest
 from moto import mock_aws
 
 from local.aws import REGION, provision
-from usage_monitor.alerts import AlertState, FailureStreak, ForecastMark, NotifiedLevel
-from usage_monitor.dynamo import DynamoTable
-from usage_monitor.forecast import Forecast, ForecastStatus
-from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
-from usage_monitor.render import OutgoingMessage
-from usage_monitor.store import (
+from usage_monitor.alerting.forecast import Forecast, ForecastStatus
+from usage_monitor.alerting.types import AlertState, FailureStreak, ForecastMark, NotifiedLevel
+from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
+from usage_monitor.messages.render import OutgoingMessage
+from usage_monitor.storage.dynamo import DynamoTable
+from usage_monitor.storage.store import (
     STATE_PREFIX,
     STATE_SORT_KEY,
     DynamoStore,

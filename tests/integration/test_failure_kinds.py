@@ -5,7 +5,7 @@ from __future__ import annotations
 from local.simulator import Reply, usage_of
 from tests.integration.conftest import Harness, add_licenses
 from tests.integration.test_hysteresis import run_times
-from usage_monitor.sms import septets
+from usage_monitor.messages.sms import septets
 
 SERVER_ERROR = {"code": "LE_ERR_SS_500", "errors": [{"message": "Internal Server Error", "path": None, "code": None}]}
 EXPIRED = {

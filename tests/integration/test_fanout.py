@@ -11,8 +11,8 @@ from local.aws import REGION, FakeContext, create_work_queue, lambda_sqs_event, 
 from local.simulator import usage_of
 from tests.integration.conftest import HEALTHY, Harness, add_licenses, scheduled_event
 from usage_monitor import app
-from usage_monitor.errors import ConfigError
-from usage_monitor.fanout import DispatchFailed
+from usage_monitor.core.errors import ConfigError
+from usage_monitor.fleet.fanout import DispatchFailed
 
 T1 = "2026-11-24T09:15:00Z"
 SEVEN = [f"lic-{i}" for i in range(1, 8)]

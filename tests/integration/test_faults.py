@@ -21,7 +21,7 @@ from moto.core.botocore_stubber import MockRawResponse
 from local.simulator import LeegalitySimulator, Reply, error_body, usage_body, usage_of
 from tests.integration.conftest import HEALTHY, Harness, add_licenses, scheduled_event
 from usage_monitor import app
-from usage_monitor.errors import ConfigError, SecretUnavailable
+from usage_monitor.core.errors import ConfigError, SecretUnavailable
 from usage_monitor.settings import Settings
 from usage_monitor.wiring import wire
 

@@ -10,7 +10,7 @@ import pytest
 from local.aws import load_event
 from local.simulator import Reply, usage_of
 from tests.integration.conftest import HEALTHY, Harness, add_licenses, scheduled_event
-from usage_monitor.errors import ConfigError
+from usage_monitor.core.errors import ConfigError
 
 T1, T2, T3, T4 = (f"2026-11-24T{h:02d}:{m:02d}:00Z" for h, m in ((9, 15), (9, 30), (9, 45), (10, 0)))
 

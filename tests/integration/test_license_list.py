@@ -7,7 +7,7 @@ import pytest
 from local.aws import put_license_list
 from local.simulator import usage_of
 from tests.integration.conftest import HEALTHY, Harness, add_licenses
-from usage_monitor.errors import ConfigError
+from usage_monitor.core.errors import ConfigError
 
 T1, T2 = "2026-11-24T09:15:00Z", "2026-11-24T09:30:00Z"
 

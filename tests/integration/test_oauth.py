@@ -11,7 +11,7 @@ import pytest
 from local.simulator import LeegalitySimulator, Reply
 from tests.integration.conftest import HEALTHY, Harness
 from usage_monitor import app
-from usage_monitor.errors import ConfigError
+from usage_monitor.core.errors import ConfigError
 
 T1, T2, T3 = "2026-11-24T09:15:00Z", "2026-11-24T09:30:00Z", "2026-11-24T09:45:00Z"
 CLIENT_ID = "usage-monitor"

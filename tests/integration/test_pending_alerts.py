@@ -18,10 +18,10 @@ from botocore.exceptions import ClientError
 from local.simulator import Reply, error_body, usage_of
 from tests.integration.conftest import HEALTHY, Harness, add_licenses
 from usage_monitor import app
-from usage_monitor.alerts import AlertState
-from usage_monitor.render import OutgoingMessage, iso
+from usage_monitor.alerting.types import AlertState
+from usage_monitor.messages.render import OutgoingMessage, iso
 from usage_monitor.settings import Settings
-from usage_monitor.store import STATE_PREFIX, STATE_SORT_KEY, state_to_item
+from usage_monitor.storage.store import STATE_PREFIX, STATE_SORT_KEY, state_to_item
 from usage_monitor.wiring import wire
 
 T1, T2, T3 = "2026-11-24T09:15:00Z", "2026-11-24T09:30:00Z", "2026-11-24T09:45:00Z"

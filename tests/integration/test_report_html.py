@@ -20,8 +20,8 @@ from moto import mock_aws
 from local.aws import REGION, ROOT, provision
 from tests.integration.chromium import Chromium, find_chromium
 from usage_monitor.cli import main
-from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
-from usage_monitor.store import snapshot_item
+from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
+from usage_monitor.storage.store import snapshot_item
 
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 LICENSES = {

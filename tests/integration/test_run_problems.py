@@ -11,7 +11,7 @@ import pytest
 from local.aws import put_license_list
 from local.simulator import Reply
 from tests.integration.conftest import HEALTHY, Harness, add_licenses
-from usage_monitor.errors import ConfigError
+from usage_monitor.core.errors import ConfigError
 
 T1, T2, T3, T4 = "2026-11-24T09:15:00Z", "2026-11-24T09:30:00Z", "2026-11-24T09:45:00Z", "2026-11-24T10:00:00Z"
 RUN_LEVEL = "*"

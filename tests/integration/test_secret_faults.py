@@ -9,7 +9,7 @@ import pytest
 
 from local.simulator import Reply, usage_body
 from tests.integration.conftest import HEALTHY, Harness
-from usage_monitor.errors import ConfigError
+from usage_monitor.core.errors import ConfigError
 
 T1 = "2026-11-24T09:15:00Z"
 PATH = "/api/api/v1/licenses/x/usage-statistics"

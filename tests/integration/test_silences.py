@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from local.simulator import usage_of
 from tests.integration.conftest import Harness, add_licenses
-from usage_monitor.silences import list_mutes, mute, unmute
+from usage_monitor.storage.silences import list_mutes, mute, unmute
 
 T1, T2, T3, T4 = "2026-11-24T09:15:00Z", "2026-11-24T09:30:00Z", "2026-11-24T09:45:00Z", "2026-11-24T10:00:00Z"
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

@@ -899,7 +899,7 @@ def test_checks_failed_alarm_watches_the_metric_the_code_emits(transformed):
     properties = transformed["Resources"]["ChecksFailedAlarm"]["Properties"]
     assert properties["Namespace"] == NAMESPACE
     assert properties["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
-    monitor_source = (Path(__file__).parents[2] / "src/usage_monitor/monitor.py").read_text()
+    monitor_source = (Path(__file__).parents[2] / "src/usage_monitor/fleet/monitor.py").read_text()
     assert 'name="ChecksFailed"' in monitor_source
 
 
@@ -942,7 +942,7 @@ def test_license_list_parameter_patterns(sam_template, parameter, accepted, reje
 
 
 def test_the_bucket_pattern_matches_what_the_code_accepts(sam_template):
-    from usage_monitor.errors import ConfigError
+    from usage_monitor.core.errors import ConfigError
     from usage_monitor.settings import Settings
 
     pattern = re.compile(sam_template["Parameters"]["LicenseListBucket"]["AllowedPattern"])
@@ -1095,7 +1095,7 @@ def test_deployed_license_list_and_fan_out_stack(deployed):
 
 
 def test_sqs_chunk_event_is_what_the_worker_accepts():
-    from usage_monitor.fanout import parse_chunk
+    from usage_monitor.fleet.fanout import parse_chunk
 
     event = _event("sqs-chunk.json")
     [record] = event["Records"]
@@ -1171,7 +1171,7 @@ def test_dashboard_is_valid_json_and_charts_the_metrics_the_code_emits(transform
     body = _dashboard_body(transformed)
     charted = json.dumps(body)
     observability = (Path(__file__).parents[2] / "src/usage_monitor/observability.py").read_text()
-    monitor = (Path(__file__).parents[2] / "src/usage_monitor/monitor.py").read_text()
+    monitor = (Path(__file__).parents[2] / "src/usage_monitor/fleet/monitor.py").read_text()
     for metric in ("UsagePercentMax", "UsagePercent", "DaysToLimitMin", "AlertsPublished"):
         assert f'MetricName=\\"{metric}\\"' in charted
         assert f'"{metric}"' in observability

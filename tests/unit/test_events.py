@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from usage_monitor.errors import ConfigError
+from usage_monitor.core.errors import ConfigError
 from usage_monitor.events import RunRequest, parse_event
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

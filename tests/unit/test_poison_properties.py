@@ -16,13 +16,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.json_strategies import bodies, numbers, raw_bodies
-from usage_monitor.alerts import AlertPolicy, AlertState, NotifiedLevel, evaluate
-from usage_monitor.aws_limits import item_problems, number_problem, sns_message_problems, summarize
-from usage_monitor.leegality import _parse_success
-from usage_monitor.models import CheckResult, FailureKind, Resource
-from usage_monitor.render import render
-from usage_monitor.store import snapshot_item, state_to_item, unstorable
-from usage_monitor.usage import MalformedUsage, parse_usage_body
+from usage_monitor.alerting.rules import evaluate
+from usage_monitor.alerting.types import AlertPolicy, AlertState, NotifiedLevel
+from usage_monitor.core.aws_limits import item_problems, number_problem, sns_message_problems, summarize
+from usage_monitor.core.models import CheckResult, FailureKind, Resource
+from usage_monitor.leegality.client import _parse_success
+from usage_monitor.leegality.usage import MalformedUsage, parse_usage_body
+from usage_monitor.messages.render import render
+from usage_monitor.storage.store import snapshot_item, state_to_item, unstorable
 
 NOW = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)
 POLICY = AlertPolicy((Decimal(80), Decimal(95)))

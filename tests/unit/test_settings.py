@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from usage_monitor.errors import ConfigError
+from usage_monitor.core.errors import ConfigError
 from usage_monitor.settings import PRODUCTION_BASE_URL, SANDBOX_BASE_URL, Settings
 
 TOPIC_ARN = "arn:aws:sns:ap-south-1:123456789012:leegality-usage-alerts"

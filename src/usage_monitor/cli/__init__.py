@@ -21,7 +21,7 @@ from typing import Any
 
 from usage_monitor.cli import check, history, mutes, report, test_alert
 from usage_monitor.cli.common import EXIT_CODES, EXIT_ERROR, EXIT_OK, PROG, CliError, Handler, print_error
-from usage_monitor.errors import ConfigError
+from usage_monitor.core.errors import ConfigError
 
 COMMANDS: list[Callable[[Any], None]] = [
     check.register,

@@ -15,24 +15,24 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
-from usage_monitor.alerts import AlertPolicy, severity_of
+from usage_monitor.alerting.types import AlertPolicy, severity_of
 from usage_monitor.cli import common
 from usage_monitor.cli.common import CliError, add_command, env
-from usage_monitor.credentials import RunCredentials, check_license
-from usage_monitor.entries import parse_entries
-from usage_monitor.errors import ConfigError
-from usage_monitor.leegality import LeegalityClient
-from usage_monitor.minting import TokenMinter
-from usage_monitor.models import CheckError, CheckResult, FailureKind, Resource
-from usage_monitor.render import iso
-from usage_monitor.report import UsageRow, usage_table
+from usage_monitor.core.errors import ConfigError
+from usage_monitor.core.license_entries import parse_entries
+from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
+from usage_monitor.leegality.client import LeegalityClient
+from usage_monitor.leegality.credentials import RunCredentials, check_license
+from usage_monitor.leegality.minting import TokenMinter
+from usage_monitor.leegality.tokens import TokenBook, parse_secret
+from usage_monitor.messages.render import iso
+from usage_monitor.reports.history import UsageRow, usage_table
 from usage_monitor.settings import (
     PRODUCTION_BASE_URL,
     SANDBOX_BASE_URL,
     Settings,
     validate_base_url,
 )
-from usage_monitor.tokens import TokenBook, parse_secret
 
 DEFAULT_SECRET_ID = "leegality-usage-monitor/tokens"
 MAX_CHECK_WORKERS = 8
@@ -95,7 +95,7 @@ def run_check(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     client = LeegalityClient(base_url, auth_header=auth_header)
     # OAuth2 clients in the secret mint one token each, shared by their licenses, as in the Lambda.
-    minter = TokenMinter(base_url, client.http, client.retry, client.timeout)
+    minter = TokenMinter.sharing(client, base_url)
     credentials = RunCredentials(tokens, secret_id, minter)
     with ThreadPoolExecutor(max_workers=min(MAX_CHECK_WORKERS, len(license_ids))) as pool:
         results = list(pool.map(lambda lid: check_license(client, credentials, lid), license_ids))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from usage_monitor.alerts import AlertPolicy
+from usage_monitor.alerting.types import AlertPolicy
 from usage_monitor.settings import parse_hysteresis, parse_thresholds
 
 PROG = "usage-monitor"

@@ -9,7 +9,7 @@ from typing import Any
 
 from usage_monitor.cli import common
 from usage_monitor.cli.common import CliError, add_command, env
-from usage_monitor.report import history_text, snapshot_from_item, write_csv
+from usage_monitor.reports.history import history_text, snapshot_from_item, write_csv
 from usage_monitor.settings import validate_license_id
 
 DEFAULT_HISTORY_DAYS = 14
@@ -70,8 +70,8 @@ def run_history(args: argparse.Namespace) -> int:
 
 def query_snapshots(session: Any, table_name: str, license_id: str, since: datetime) -> list[dict[str, Any]]:
     """Every snapshot of the license captured at or after `since`, oldest first, all pages."""
-    from usage_monitor.dynamo import DynamoTable
-    from usage_monitor.store import query_history
+    from usage_monitor.storage.dynamo import DynamoTable
+    from usage_monitor.storage.store import query_history
 
     with common.aws_errors(session.region_name, f"table {table_name}"):
         table = DynamoTable(session.client("dynamodb", config=common.aws_config()), table_name)

@@ -1,6 +1,6 @@
 """`usage-monitor mute`, `unmute`, `mutes`: silence alerts for a while, end a mute, list those in force.
 
-A mute is a row in the alert state (`usage_monitor.silences`); usage is still checked and stored meanwhile.
+A mute is a row in the alert state (`usage_monitor.storage.silences`); usage is still checked and stored meanwhile.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from usage_monitor.cli import common
 from usage_monitor.cli.common import CliError, add_command, env
-from usage_monitor.render import iso
+from usage_monitor.messages.render import iso
 from usage_monitor.settings import validate_license_id
 
 
@@ -40,7 +40,7 @@ def _table(args: argparse.Namespace) -> tuple[Any, str]:
     name = args.table or env("SNAPSHOT_TABLE")
     if not name:
         raise CliError("no table: pass --table NAME or set SNAPSHOT_TABLE (the stack output SnapshotTableName)")
-    from usage_monitor.dynamo import DynamoTable
+    from usage_monitor.storage.dynamo import DynamoTable
 
     session = common.aws_session(args)
     return DynamoTable(session.client("dynamodb", config=common.aws_config()), name), session.region_name
@@ -62,7 +62,7 @@ def _add_mute(commands: Any) -> None:
 
 
 def run_mute(args: argparse.Namespace) -> int:
-    from usage_monitor.silences import mute
+    from usage_monitor.storage.silences import mute
 
     license_id = validate_license_id(args.license_id, "LICENSE_ID")
     table, region = _table(args)
@@ -83,7 +83,7 @@ def _add_unmute(commands: Any) -> None:
 
 
 def run_unmute(args: argparse.Namespace) -> int:
-    from usage_monitor.silences import unmute
+    from usage_monitor.storage.silences import unmute
 
     license_id = validate_license_id(args.license_id, "LICENSE_ID")
     table, region = _table(args)
@@ -103,7 +103,7 @@ def _add_mutes(commands: Any) -> None:
 
 
 def run_mutes(args: argparse.Namespace) -> int:
-    from usage_monitor.silences import list_mutes
+    from usage_monitor.storage.silences import list_mutes
 
     table, region = _table(args)
     now = datetime.now(UTC)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from usage_monitor.alerts import AlertPolicy
+from usage_monitor.alerting.types import AlertPolicy
 from usage_monitor.cli import common
 from usage_monitor.cli.common import CliError, add_command, env
 from usage_monitor.settings import parse_license_ids, parse_threshold_overrides, validate_license_id
@@ -64,9 +64,9 @@ def run_report(args: argparse.Namespace) -> int:
     license_ids = _license_ids(args, session)
     # Imported here: `usage-monitor check` loads this module to register `report` and must stay free of
     # Powertools and boto3.
-    from usage_monitor.digest_run import build_report
-    from usage_monitor.dynamo import DynamoTable
-    from usage_monitor.store import DynamoStore
+    from usage_monitor.reports.jobs import build_report
+    from usage_monitor.storage.dynamo import DynamoTable
+    from usage_monitor.storage.store import DynamoStore
 
     table = DynamoTable(session.client("dynamodb", config=common.aws_config()), table_name)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -92,7 +92,7 @@ def _license_ids(args: argparse.Namespace, session: Any) -> tuple[str, ...]:
     configured = parse_license_ids(env("LICENSE_IDS"), "LICENSE_IDS")
     if configured:
         return configured
-    from usage_monitor.tokens import parse_secret
+    from usage_monitor.leegality.tokens import parse_secret
 
     secret_id = args.secret_id or env("TOKENS_SECRET_ID") or DEFAULT_SECRET_ID
     with common.aws_errors(session.region_name, f"tokens secret {secret_id}"):

@@ -23,8 +23,8 @@ def register(commands: Any) -> None:
 
 
 def run_test_alert(args: argparse.Namespace) -> int:
-    from usage_monitor.notify import PublishFailed, SnsNotifier
-    from usage_monitor.render import render_test_alert
+    from usage_monitor.messages.render import render_test_alert
+    from usage_monitor.storage.sns import PublishFailed, SnsNotifier
 
     topic_arn = args.topic_arn or env("ALERT_TOPIC_ARN")
     if not topic_arn:

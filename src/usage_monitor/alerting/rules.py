@@ -1,0 +1,307 @@
+"""Pure alert rules: a resource's level, and what changed since the last notification.
+
+Levels are threshold percentages. Reaching the limit (current ≥ limit) is always a level of its own,
+100, and any level of 100 or more is critical; lower levels are warnings. A notification goes out when a
+resource reaches a higher level than was last notified, when a notified resource falls below every
+threshold (recovered), when a license's checks start or stop failing, and as a reminder while an alert
+stays active. State lives in DynamoDB between runs; this module only computes the next state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from usage_monitor.alerting.flapping import Damping, damp
+from usage_monitor.alerting.forecast import Forecast, moved_closer, should_alert
+from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
+
+if TYPE_CHECKING:
+    pass
+from usage_monitor.alerting.types import (
+    Alert,
+    AlertPolicy,
+    AlertState,
+    ChangeKind,
+    CheckChange,
+    DampingNote,
+    Evaluation,
+    EventType,
+    FailureStreak,
+    ForecastMark,
+    NotifiedLevel,
+    ResourceChange,
+    Severity,
+    severity_of,
+)
+
+
+def evaluate(
+    result: CheckResult,
+    before: AlertState,
+    policy: AlertPolicy,
+    now: datetime,
+    forecasts: Mapping[str, Forecast] | None = None,
+) -> Evaluation:
+    """The next alert state for one license and the alert (if any) that the change calls for.
+
+    `forecasts` (by resource) are given on runs that computed them; they add forecast alerts and put
+    the projected date into threshold alerts.
+    """
+    return _damped(_evaluate(result, before, policy, now, forecasts), result.license_id, before, policy, now)
+
+
+STATE_CHANGES = frozenset(
+    {ChangeKind.CROSSED, ChangeKind.RECOVERED, ChangeKind.CHECK_FAILED, ChangeKind.CHECK_RECOVERED, ChangeKind.VANISHED}
+)
+
+
+def _damped(
+    evaluation: Evaluation, license_id: str, before: AlertState, policy: AlertPolicy, now: datetime
+) -> Evaluation:
+    """Flap damping on top of the per-change rules (see `flapping`)."""
+    alert = evaluation.alert
+    kinds = set() if alert is None else {c.kind for c in alert.resource_changes}
+    if alert is not None and alert.check_change is not None:
+        kinds.add(alert.check_change.kind)
+    after = evaluation.state
+    flap, decision = damp(
+        before.flap,
+        changed=bool(kinds & STATE_CHANGES),
+        previous_label=before.label(),
+        label=after.label(),
+        now=now,
+        max_changes=policy.flap_max_changes,
+        window=policy.flap_window,
+    )
+    after = replace(after, flap=flap)
+    if decision is Damping.PASS:
+        return Evaluation(after, alert)
+    if decision is Damping.HOLD or decision is Damping.QUIET:
+        return Evaluation(after, None, damped=alert is not None)
+    critical = after.critical if decision is Damping.SETTLE else (before.critical or after.critical)
+    note = DampingNote(
+        settled=decision is Damping.SETTLE,
+        changes=len(flap.changes) if decision is Damping.START else len(before.flap.changes),
+        since=(flap.changes or (now,))[0] if decision is Damping.START else (before.flap.held_since or now),
+        window=policy.flap_window,
+        states=flap.states if decision is Damping.START else before.flap.states,
+        settled_at=after.label() if decision is Damping.SETTLE else "",
+    )
+    base = alert or Alert(license_id, now, EventType.FLAPPING, Severity.WARNING, policy.thresholds)
+    flapping = replace(
+        base,
+        event_type=EventType.FLAPPING,
+        severity=Severity.CRITICAL if critical else Severity.WARNING,
+        damping=note,
+    )
+    return Evaluation(after, flapping)
+
+
+def _evaluate(
+    result: CheckResult,
+    before: AlertState,
+    policy: AlertPolicy,
+    now: datetime,
+    forecasts: Mapping[str, Forecast] | None = None,
+) -> Evaluation:
+    if result.error is not None:
+        failures, check_change = _failed_check(result.error, before.failures, policy, now)
+        after = replace(before, failures=failures)
+        gone: tuple[ResourceChange, ...] = ()
+        if result.error.kind is FailureKind.NO_USAGE_DATA:  # the API did answer: what it lacks is gone
+            kept, gone = _vanished(result, before.resources)
+            after = replace(after, resources=kept)
+        return _finish(result.license_id, now, policy, after, gone, check_change)
+    check_change = None
+    if before.failures.notified_at is not None:
+        check_change = CheckChange(ChangeKind.CHECK_RECOVERED, None, before.failures.consecutive, before.failures.since)
+    resources, changes = _resource_changes(result, before.resources, policy, now, forecasts or {})
+    resources, gone = _vanished(result, resources)
+    changes += gone
+    after = replace(before, resources=resources, failures=FailureStreak())
+    if forecasts is not None:
+        marks, forecast_changes = _forecast_changes(result, before.forecasts, policy, now, forecasts, resources)
+        after = replace(after, forecasts=marks)
+        changes += forecast_changes
+    return _finish(result.license_id, now, policy, after, changes, check_change)
+
+
+def _resource_changes(
+    result: CheckResult,
+    notified: Mapping[str, NotifiedLevel],
+    policy: AlertPolicy,
+    now: datetime,
+    forecasts: Mapping[str, Forecast],
+) -> tuple[dict[str, NotifiedLevel], tuple[ResourceChange, ...]]:
+    resources = dict(notified)
+    changes: list[ResourceChange] = []
+    for resource in result.resources:
+        if not resource.evaluable:
+            continue  # No figures, no verdict: keep whatever was notified until we can tell.
+        level = policy.level_of(resource, result.license_id)
+        previous = notified.get(resource.name)
+        previous_level = previous.level if previous else None
+        outlook = forecasts.get(resource.name)
+        if previous is None:
+            if level is not None:
+                changes.append(ResourceChange(ChangeKind.CROSSED, resource, level, None, outlook))
+                resources[resource.name] = NotifiedLevel(level, now)
+            continue
+        if level is not None and level > previous.level:
+            changes.append(ResourceChange(ChangeKind.CROSSED, resource, level, previous_level, outlook))
+            resources[resource.name] = NotifiedLevel(level, now)
+            continue
+        # Inside a notified level's hysteresis band nothing is sent and the mark does not move.
+        held = policy.held_level(resource, previous.level, result.license_id)
+        if held is None:
+            changes.append(ResourceChange(ChangeKind.RECOVERED, resource, None, previous_level))
+            del resources[resource.name]
+        elif held < previous.level:
+            # Stepping down stays silent, but lowers the mark so crossing back up is a new crossing.
+            resources[resource.name] = NotifiedLevel(held, previous.notified_at)
+        elif policy.reminder_due(previous.notified_at, now):
+            changes.append(ResourceChange(ChangeKind.REMINDER, resource, held, previous_level, outlook))
+            resources[resource.name] = NotifiedLevel(held, now)
+    return resources, tuple(changes)
+
+
+def _vanished(
+    result: CheckResult, notified: Mapping[str, NotifiedLevel]
+) -> tuple[dict[str, NotifiedLevel], tuple[ResourceChange, ...]]:
+    """Alerted resources the answer no longer gives figures for: a notice each, and the mark is cleared.
+
+    Silence would leave the last alert standing with nothing behind it; once figures return, the
+    resource is evaluated afresh (a crossing alerts again).
+    """
+    reported = {r.name: r for r in result.resources}
+    marks = dict(notified)
+    changes: list[ResourceChange] = []
+    for name, mark in notified.items():
+        resource = reported.get(name)
+        if resource is None or not resource.evaluable:
+            changes.append(
+                ResourceChange(ChangeKind.VANISHED, resource or Resource(name, None, None), None, mark.level)
+            )
+            del marks[name]
+    return marks, tuple(changes)
+
+
+def _forecast_changes(
+    result: CheckResult,
+    notified: Mapping[str, ForecastMark],
+    policy: AlertPolicy,
+    now: datetime,
+    forecasts: Mapping[str, Forecast],
+    levels: Mapping[str, NotifiedLevel],
+) -> tuple[dict[str, ForecastMark], tuple[ResourceChange, ...]]:
+    """Forecast alerts for resources still below every threshold (above one, the threshold alert speaks).
+
+    A resource held at a notified level by hysteresis (78% after an 80% alert) is not below: its threshold
+    alert still stands.
+    """
+    marks = dict(notified)
+    changes: list[ResourceChange] = []
+    for resource in result.resources:
+        outlook = forecasts.get(resource.name)
+        if outlook is None or not resource.evaluable:
+            continue
+        below_thresholds = resource.name not in levels and policy.level_of(resource, result.license_id) is None
+        if not (below_thresholds and policy.forecast_alert_days and should_alert(outlook, policy.forecast_alert_days)):
+            marks.pop(resource.name, None)  # no longer projected to run out soon: forget, silently
+            continue
+        assert outlook.days_to_limit is not None
+        previous = notified.get(resource.name)
+        if previous is None or moved_closer(previous.days_to_limit, outlook.days_to_limit):
+            changes.append(ResourceChange(ChangeKind.FORECAST, resource, None, None, outlook))
+            marks[resource.name] = ForecastMark(outlook.days_to_limit, now)
+    return marks, tuple(changes)
+
+
+def _failed_check(
+    error: CheckError, before: FailureStreak, policy: AlertPolicy, now: datetime
+) -> tuple[FailureStreak, CheckChange | None]:
+    consecutive = before.consecutive + 1
+    since = before.since or now
+    notified_at = before.notified_at
+    kind = before.kind
+    change = None
+    if notified_at is None:
+        if error.needs_attention_now or consecutive >= policy.failure_alert_after_runs:
+            change = CheckChange(ChangeKind.CHECK_FAILED, error, consecutive, since)
+            notified_at, kind = now, error.kind.value
+    elif kind is not None and kind != error.kind.value:
+        # Still failing, but for another reason (e.g. the token now needs fixing): say so once.
+        change = CheckChange(ChangeKind.CHECK_FAILED, error, consecutive, since)
+        notified_at, kind = now, error.kind.value
+    elif policy.reminder_due(notified_at, now):
+        change = CheckChange(ChangeKind.REMINDER, error, consecutive, since)
+        notified_at = now
+    return FailureStreak(consecutive, since, notified_at, error.describe(), kind), change
+
+
+def _finish(
+    license_id: str,
+    now: datetime,
+    policy: AlertPolicy,
+    after: AlertState,
+    changes: tuple[ResourceChange, ...],
+    check_change: CheckChange | None,
+) -> Evaluation:
+    if not changes and check_change is None:
+        return Evaluation(after, None)
+    event_type, severity = _classify(changes, check_change)
+    overridden = {
+        c.resource.name: own
+        for c in changes
+        if (own := policy.thresholds_for(license_id, c.resource.name)) != policy.thresholds
+    }
+    alert = Alert(license_id, now, event_type, severity, policy.thresholds, changes, check_change, overridden)
+    return Evaluation(after, alert)
+
+
+def _classify(changes: tuple[ResourceChange, ...], check_change: CheckChange | None) -> tuple[EventType, Severity]:
+    """check_failed outranks threshold_crossed, then forecast, then recovered."""
+    if check_change is not None and check_change.kind in (ChangeKind.CHECK_FAILED, ChangeKind.REMINDER):
+        return EventType.CHECK_FAILED, Severity.CRITICAL
+    raised = [c.level for c in changes if c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) and c.level is not None]
+    if raised:
+        return EventType.THRESHOLD_CROSSED, severity_of(max(raised))
+    if any(c.kind is ChangeKind.FORECAST for c in changes):
+        return EventType.FORECAST, Severity.WARNING
+    gone = [c.previous_level for c in changes if c.kind is ChangeKind.VANISHED and c.previous_level is not None]
+    if gone:  # as urgent as the alert it leaves unresolved
+        return EventType.RESOURCE_VANISHED, severity_of(max(gone))
+    return EventType.RECOVERED, Severity.WARNING
+
+
+WHOLE_LICENSE = "*"
+
+
+def active_silences(silences: Mapping[str, datetime], now: datetime) -> frozenset[str]:
+    """Mutes still in force: an expired one stops applying at once, whether or not TTL removed it."""
+    return frozenset(target for target, until in silences.items() if until > now)
+
+
+def apply_silences(alert: Alert, silences: Mapping[str, datetime], now: datetime) -> Alert | None:
+    """The alert minus what is muted, or None when nothing is left to send.
+
+    Only publishing is muted: the caller still stores the evaluated state, so a muted crossing is
+    remembered (no replay after unmuting, reminders and recovery notices continue).
+    """
+    muted = active_silences(silences, now)
+    if not muted:
+        return alert
+    if WHOLE_LICENSE in muted:
+        return None
+    if alert.damping is not None:
+        return alert  # about the license as a whole: only a whole-license mute holds it
+    changes = tuple(c for c in alert.resource_changes if c.resource.name not in muted)
+    if changes == alert.resource_changes:
+        return alert
+    if not changes and alert.check_change is None:
+        return None
+    event_type, severity = _classify(changes, alert.check_change)
+    return replace(alert, resource_changes=changes, event_type=event_type, severity=severity)

@@ -1,0 +1,281 @@
+"""Pure: the types of the alert rules: levels, policy, the state notified per license, alerts.
+
+The rules that move from one state to the next live in `alerting.rules`; run-level problems' rules in
+`alerting.run_problems`. Both import their types from here, and nothing here imports them back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+
+from usage_monitor.alerting.flapping import FlapState
+from usage_monitor.alerting.forecast import Forecast
+from usage_monitor.core.models import CheckError, Resource
+from usage_monitor.settings import Settings, ThresholdOverride
+
+
+class ProblemKind(StrEnum):
+    CONFIG = "config_problem"
+    CAPACITY = "capacity"
+
+    @property
+    def state_key(self) -> str:
+        return "*config" if self is ProblemKind.CONFIG else "*capacity"
+
+
+@dataclass(frozen=True)
+class RunProblem:
+    """What is wrong with the run as a whole, in words for the alert; `fingerprint` tells changes apart."""
+
+    kind: ProblemKind
+    critical: bool
+    summary: str
+    details: tuple[str, ...] = ()
+    short_details: tuple[str, ...] = ()
+    advice: str = ""
+    fingerprint: str = ""
+    recovered: bool = False
+
+
+LIMIT_LEVEL = Decimal(100)
+
+
+class EventType(StrEnum):
+    THRESHOLD_CROSSED = "threshold_crossed"
+    RECOVERED = "recovered"
+    CHECK_FAILED = "check_failed"
+    FORECAST = "forecast"
+    RESOURCE_VANISHED = "resource_vanished"
+    # Run-level problems (see run_problems): a bad configuration, a fleet too big for one run.
+    CONFIG_PROBLEM = "config_problem"
+    CAPACITY = "capacity"
+    FLAPPING = "flapping"
+
+
+class Severity(StrEnum):
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class ChangeKind(StrEnum):
+    CROSSED = "crossed"
+    REMINDER = "reminder"
+    RECOVERED = "recovered"
+    CHECK_FAILED = "check_failed"
+    CHECK_RECOVERED = "check_recovered"
+    FORECAST = "forecast"
+    VANISHED = "vanished"
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    thresholds: tuple[Decimal, ...]
+    remind_after: timedelta | None = timedelta(hours=24)
+    failure_alert_after_runs: int = 3
+    overrides: tuple[ThresholdOverride, ...] = ()
+    forecast_alert_days: int = 14
+    # Percentage points a resource must fall below a notified level's threshold before it leaves that
+    # level (hysteresis): a count moving by one around a line must not alert on every run. 0 = none.
+    hysteresis: Decimal = Decimal(0)
+    # Flap damping: more than `flap_max_changes` notified changes within `flap_window` hold notices
+    # until the license is stable for a window. 0 = off.
+    flap_max_changes: int = 0
+    flap_window: timedelta = timedelta(hours=6)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AlertPolicy:
+        remind = timedelta(hours=settings.remind_after_hours) if settings.remind_after_hours else None
+        return cls(
+            settings.alert_thresholds,
+            remind,
+            settings.failure_alert_after_runs,
+            settings.threshold_overrides,
+            settings.forecast_alert_days,
+            settings.hysteresis_points,
+            settings.flap_max_changes,
+            timedelta(hours=settings.flap_window_hours),
+        )
+
+    def thresholds_for(self, license_id: str | None, resource: str) -> tuple[Decimal, ...]:
+        """The most specific override (license + resource, license, resource), else the defaults."""
+        best: ThresholdOverride | None = None
+        for override in self.overrides:
+            if override.license_id not in (None, license_id) or override.resource not in (None, resource):
+                continue
+            if best is None or override.specificity > best.specificity:
+                best = override
+        return best.thresholds if best is not None else self.thresholds
+
+    def level_of(self, resource: Resource, license_id: str | None = None) -> Decimal | None:
+        """Highest threshold reached, or the limit level; None when below all (or not evaluable)."""
+        if not resource.evaluable:
+            return None
+        current, limit = resource.current, resource.limit
+        assert current is not None
+        assert limit is not None
+        # Exact arithmetic, not the rounded percent: 79.96% must not count as 80%. Fractions, not Decimals:
+        # Decimal's 28-digit context rounded 30-digit counts, so 79.99...% read as 80%.
+        thresholds = self.thresholds_for(license_id, resource.name)
+        reached = [t for t in thresholds if current * 100 >= Fraction(t) * limit]
+        if current >= limit:
+            reached.append(LIMIT_LEVEL)
+        return max(reached, default=None)
+
+    def held_level(self, resource: Resource, notified: Decimal, license_id: str | None = None) -> Decimal | None:
+        """The level a resource notified at `notified` keeps: the highest level at or below it whose line
+        minus the hysteresis margin the resource has not fallen under; None once below all of them.
+
+        With a margin of 0 this is `level_of` capped at `notified`, today's per-crossing behaviour.
+        """
+        if not resource.evaluable:
+            return notified
+        current, limit = resource.current, resource.limit
+        assert current is not None
+        assert limit is not None
+        levels = [*self.thresholds_for(license_id, resource.name), LIMIT_LEVEL]
+        # Exact arithmetic as in `level_of`: current / limit >= (level - margin) / 100.
+        held = [
+            level
+            for level in levels
+            if level <= notified and current * 100 >= Fraction(level - self.hysteresis) * limit
+        ]
+        return max(held, default=None)
+
+    def clears_below(self, level: Decimal) -> Decimal:
+        """The percent under which a resource notified at `level` leaves it."""
+        return max(level - self.hysteresis, Decimal(0))
+
+    def reminder_due(self, notified_at: datetime, now: datetime) -> bool:
+        return self.remind_after is not None and now - notified_at >= self.remind_after
+
+
+def severity_of(level: Decimal) -> Severity:
+    return Severity.CRITICAL if level >= LIMIT_LEVEL else Severity.WARNING
+
+
+@dataclass(frozen=True)
+class NotifiedLevel:
+    """The level last notified for one resource, and when (for reminders)."""
+
+    level: Decimal
+    notified_at: datetime
+
+
+@dataclass(frozen=True)
+class FailureStreak:
+    consecutive: int = 0
+    since: datetime | None = None
+    notified_at: datetime | None = None
+    last_error: str | None = None
+    # The failure kind last notified: a different kind mid-streak (a 5xx streak turning into a 401) is news.
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class ForecastMark:
+    """A forecast alert already sent for one resource: re-sent only if the date moves closer."""
+
+    days_to_limit: Decimal
+    notified_at: datetime
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """What has been notified for one license; `version` guards concurrent writers."""
+
+    resources: Mapping[str, NotifiedLevel] = field(default_factory=dict)
+    failures: FailureStreak = FailureStreak()
+    version: int = 0
+    forecasts: Mapping[str, ForecastMark] = field(default_factory=dict)
+    # Mutes: resource name (or "*" for the whole license) → muted until.
+    silences: Mapping[str, datetime] = field(default_factory=dict)
+    flap: FlapState = field(default_factory=FlapState)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.resources) or self.failures.notified_at is not None
+
+    @property
+    def critical(self) -> bool:
+        return self.failures.notified_at is not None or any(m.level >= LIMIT_LEVEL for m in self.resources.values())
+
+    def label(self) -> str:
+        """What is notified, in words: the states a flapping notice says it moves between."""
+        parts = [
+            f"{name} at the limit" if mark.level == LIMIT_LEVEL else f"{name} >= {mark.level.normalize():f}%"
+            for name, mark in sorted(self.resources.items())
+        ]
+        if self.failures.notified_at is not None:
+            parts.append("check failing")
+        return ", ".join(parts) or "all below thresholds"
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    kind: ChangeKind
+    resource: Resource
+    level: Decimal | None
+    previous_level: Decimal | None
+    forecast: Forecast | None = None
+
+
+@dataclass(frozen=True)
+class CheckChange:
+    kind: ChangeKind
+    error: CheckError | None
+    consecutive_failures: int
+    failing_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DampingNote:
+    """Why a `flapping` message was sent: the hold starts (`settled` False) or ends."""
+
+    settled: bool
+    changes: int
+    since: datetime
+    window: timedelta
+    states: tuple[str, ...]
+    settled_at: str = ""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One message for one license and run, listing every change."""
+
+    license_id: str
+    captured_at: datetime
+    event_type: EventType
+    severity: Severity
+    thresholds: tuple[Decimal, ...]
+    resource_changes: tuple[ResourceChange, ...] = ()
+    check_change: CheckChange | None = None
+    # Thresholds of resources in this message that differ from `thresholds` (overrides).
+    resource_thresholds: Mapping[str, tuple[Decimal, ...]] = field(default_factory=dict)
+    # Set for run-level problem alerts (and their recovered notices) only.
+    problem: RunProblem | None = None
+    damping: DampingNote | None = None
+
+    @property
+    def reminder(self) -> bool:
+        """Nothing new: every change is a repeat of a still-active alert."""
+        kinds = {c.kind for c in self.resource_changes}
+        if self.check_change is not None:
+            kinds.add(self.check_change.kind)
+        return kinds == {ChangeKind.REMINDER}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    state: AlertState
+    alert: Alert | None
+    # A notice held back by flap damping (counted in the AlertsDamped metric).
+    damped: bool = False
+
+    def state_changed(self, before: AlertState) -> bool:
+        return replace(self.state, version=before.version) != before

@@ -1,0 +1,167 @@
+"""One run's credentials: the token each license sends, minted through the container's `TokenMinter`.
+
+A client the token endpoint refuses costs one token request (plus one after a forced re-read of the
+secret, in case its clientSecret was rotated) per run, however many licenses share it: the failure is
+remembered for the rest of the run and every license of that client fails with the same message.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Protocol
+
+from usage_monitor.core.errors import MonitorError
+from usage_monitor.core.models import CheckError, CheckResult, FailureKind
+from usage_monitor.leegality.client import redact_then_cut
+from usage_monitor.leegality.minting import TokenEndpointError, TokenMinter, logger
+from usage_monitor.leegality.tokens import ClientCredentials, TokenBook
+
+
+class UsageClient(Protocol):
+    def check(
+        self, license_id: str, token: str, *, redact: Iterable[str] = (), base_url: str | None = None
+    ) -> CheckResult: ...
+
+
+class Redaction:
+    """Every secret of the run, read only when an error path iterates it (building it per check would
+    cost a large fleet the square of its size): tokens and client secrets of the secret, minted tokens."""
+
+    def __init__(self, credentials: RunCredentials) -> None:
+        self._credentials = credentials
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._credentials.book.secrets
+        if self._credentials.minter is not None:
+            yield from self._credentials.minter.known_tokens
+
+
+class RunCredentials:
+    """Thread-safe; one per run (or CLI call), sharing the container's minter and its cached tokens."""
+
+    def __init__(
+        self,
+        book: TokenBook,
+        secret_id: str | None,
+        minter: TokenMinter | None,
+        refresh: Callable[[], TokenBook] | None = None,
+    ) -> None:
+        self.book = book
+        self.secret_id = secret_id
+        self.minter = minter
+        self._refresh = refresh
+        self._failed: dict[tuple[str, str], CheckError] = {}
+        self._reread: set[tuple[str, str]] = set()
+        self._rotated: dict[tuple[str, str], ClientCredentials] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+        self.redaction = Redaction(self)
+        self.tokens_minted = 0
+        self.endpoint_failures = 0
+
+    def uses_client(self, license_id: str) -> bool:
+        return isinstance(self.book.credential_for(license_id), ClientCredentials)
+
+    def token_for(self, license_id: str, *, stale: str | None = None) -> tuple[str, str | None] | CheckError:
+        """(token, base URL or None for the default), or why this license has none."""
+        problem = self.book.problem_for(license_id)
+        if problem is not None:
+            return CheckError(FailureKind.NO_TOKEN, f"no usable credential for license {license_id}: {problem}")
+        credential = self.book.credential_for(license_id)
+        if credential is None:
+            return CheckError(
+                FailureKind.NO_TOKEN,
+                f"no token for license {license_id} in tokens secret {self.secret_id!r} "
+                '(add an entry for it or a "default")',
+            )
+        if isinstance(credential, str):
+            return credential, None
+        if self.minter is None:
+            return CheckError(FailureKind.NO_TOKEN, "an OAuth2 client needs a token endpoint; none is configured")
+        return self._minted(credential, self.minter, stale)
+
+    def _minted(
+        self, client: ClientCredentials, minter: TokenMinter, stale: str | None
+    ) -> tuple[str, str | None] | CheckError:
+        key = minter.key_of(client)
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key in self._failed:
+                return self._failed[key]
+            client = self._rotated.get(key, client)
+            try:
+                token, minted = minter.token(client, stale=stale)
+            except TokenEndpointError as exc:
+                rotated = self._reread_after(exc, key, client)
+                if rotated is None:
+                    return self._fail(key, exc)
+                try:
+                    token, minted = minter.token(rotated, stale=stale)
+                except TokenEndpointError as again:
+                    return self._fail(key, again)
+            if minted:
+                with self._guard:  # `+=` on a shared int is not atomic across worker threads
+                    self.tokens_minted += 1
+            return token, minter.base_url_of(client)
+
+    def _reread_after(
+        self, exc: TokenEndpointError, key: tuple[str, str], client: ClientCredentials
+    ) -> ClientCredentials | None:
+        """Once per client per run, when the endpoint refused it: the secret may hold a rotated one."""
+        if not exc.rejected or key in self._reread or self._refresh is None:
+            return None
+        self._reread.add(key)
+        try:
+            fresh = self._refresh()
+        except MonitorError as error:
+            logger.error("re-reading the tokens secret failed", extra={"error": str(error)})
+            return None
+        self.book = fresh
+        for credential in (*fresh.by_license.values(), fresh.default):
+            if not isinstance(credential, ClientCredentials) or credential == client or self.minter is None:
+                continue
+            if self.minter.key_of(credential) == key:
+                logger.info("OAuth2 client secret rotated; minting again", extra={"client_id": client.client_id})
+                self._rotated[key] = credential
+                return credential
+        return None
+
+    def _fail(self, key: tuple[str, str], exc: TokenEndpointError) -> CheckError:
+        with self._guard:
+            self.endpoint_failures += 1
+        self._failed[key] = exc.error
+        logger.warning("token endpoint failed", extra={"failure": exc.error.kind.value, "error": exc.error.message})
+        return exc.error
+
+    def reload(self, fresh: TokenBook) -> None:
+        self.book = fresh
+
+
+def check_license(client: UsageClient, credentials: RunCredentials, license_id: str) -> CheckResult:
+    """Token, GET, and for a minted token refused with 401: mint again once (bypassing the cache) and
+    retry once. A static token refused is left to the caller's re-read of the secret."""
+    got = credentials.token_for(license_id)
+    if isinstance(got, CheckError):
+        return CheckResult(license_id, datetime.now(UTC), error=got)
+    token, base_url = got
+    result = client.check(license_id, token, redact=credentials.redaction, base_url=base_url)
+    if not _rejected(result) or not credentials.uses_client(license_id):
+        return result
+    again = credentials.token_for(license_id, stale=token)
+    if isinstance(again, CheckError):
+        return CheckResult(license_id, datetime.now(UTC), error=again)
+    logger.info("minted token refused; retrying once with a new one", extra={"license_id": license_id})
+    return client.check(license_id, again[0], redact=credentials.redaction, base_url=again[1])
+
+
+def _rejected(result: CheckResult) -> bool:
+    return result.error is not None and result.error.kind is FailureKind.TOKEN_REJECTED
+
+
+def redacted_traceback(exc: BaseException, secrets: Iterable[str]) -> str:
+    """A traceback safe to log: an exception raised while sending may quote a header (the token)."""
+    return redact_then_cut("".join(traceback.format_exception(exc)), set(secrets), 8000)

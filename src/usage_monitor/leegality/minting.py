@@ -1,0 +1,294 @@
+"""OAuth2 client credentials → SignStation access tokens, minted once per (base URL, client ID) and cached.
+
+`POST {base}/api/v1/auth/token` with `{"clientId", "clientSecret"}` answers a JWT in SignStation's
+`{code, message, data}` envelope. The stored documentation stops before the 200 field list, so the token
+is read from `data.token`, `data.accessToken`, `data.access_token`, then the same names at the top level.
+Its expiry is the JWT's own `exp` (payload decoded, signature not verified: we are its bearer, not its
+audience), or an explicit `expiresIn`/`expires_in` when earlier, or `TOKEN_MAX_AGE_SECONDS`.
+
+Thread-safe and single-flight: workers asking for the same client wait for one token request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import urllib3
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
+
+from usage_monitor.core.models import CheckError, FailureKind
+from usage_monitor.leegality.client import USER_AGENT, LeegalityClient, describe_network, read_capped, redact_then_cut
+from usage_monitor.leegality.throttle import RequestThrottle
+from usage_monitor.leegality.tokens import ClientCredentials
+
+TOKEN_PATH = "/api/v1/auth/token"
+TOKEN_FIELDS = ("token", "accessToken", "access_token")
+LIFETIME_FIELDS = ("expiresIn", "expires_in")
+REFRESH_MARGIN_SECONDS = 60.0
+REFRESH_MARGIN_SHARE = 0.10
+_TOKEN_VALUE = re.compile(r"[\x21-\x7e]{1,8192}")
+
+# The stdlib logger Powertools' Logger configures under the service name: records are the Lambda's JSON
+# log lines, and `usage-monitor check` (which never imports Powertools, to start fast) can use this module.
+logger = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "leegality-usage-monitor"))
+
+
+class TokenEndpointError(Exception):
+    """The token endpoint did not give a usable token; the message names client ID and host, no secret."""
+
+    def __init__(self, error: CheckError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+    @property
+    def rejected(self) -> bool:
+        """The credentials themselves were refused (400/401/403): a re-read secret may fix it."""
+        return self.error.kind is FailureKind.CREDENTIALS_REJECTED
+
+
+@dataclass(frozen=True, repr=False)
+class MintedToken:
+    value: str
+    expires_at: float
+    refresh_at: float
+
+    def __repr__(self) -> str:
+        return f"MintedToken(expires_at={self.expires_at:.0f})"
+
+
+class TokenMinter:
+    """Container-wide cache of minted tokens, keyed by (base URL, client ID); never persisted anywhere."""
+
+    def __init__(
+        self,
+        default_base_url: str,
+        http: urllib3.PoolManager,
+        retry: Retry,
+        timeout: urllib3.Timeout,
+        *,
+        max_age_seconds: float = 900.0,
+        throttle: RequestThrottle | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.default_base_url = default_base_url
+        self.http = http
+        # The usage calls' retry policy, allowed to repeat this POST: minting twice is harmless.
+        self.retry = retry.new(allowed_methods=frozenset({"POST"}))
+        self.timeout = timeout
+        self.max_age_seconds = max_age_seconds
+        self.throttle = throttle
+        self.clock = clock
+        self._cache: dict[tuple[str, str], MintedToken] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._known: set[str] = set()
+
+    @classmethod
+    def sharing(cls, client: LeegalityClient, default_base_url: str, *, max_age_seconds: float = 900.0) -> TokenMinter:
+        """A minter on the usage client's connection pool, timeouts, retry policy and throttle."""
+        return cls(
+            default_base_url,
+            client.http,
+            client.retry,
+            client.timeout,
+            max_age_seconds=max_age_seconds,
+            throttle=client.throttle,
+        )
+
+    def base_url_of(self, client: ClientCredentials) -> str:
+        return client.base_url or self.default_base_url
+
+    def key_of(self, client: ClientCredentials) -> tuple[str, str]:
+        return (self.base_url_of(client), client.client_id)
+
+    def lock_for(self, key: tuple[str, str]) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    @property
+    def known_tokens(self) -> frozenset[str]:
+        """Every token minted in this container, for redaction."""
+        with self._guard:
+            return frozenset(self._known)
+
+    def token(self, client: ClientCredentials, *, stale: str | None = None) -> tuple[str, bool]:
+        """(token, whether it was minted now). `stale`: a token the API just refused; a cached token
+        equal to it is minted again, a different one (another worker already renewed it) is reused."""
+        key = self.key_of(client)
+        with self.lock_for(key):
+            cached = self._cache.get(key)
+            if cached is not None and cached.value != stale and self.clock() < cached.refresh_at:
+                return cached.value, False
+            minted = self._mint(client)
+            self._cache[key] = minted
+            with self._guard:
+                self._known.add(minted.value)
+            return minted.value, True
+
+    def _mint(self, client: ClientCredentials) -> MintedToken:
+        base_url = self.base_url_of(client)
+        host = urlsplit(base_url).netloc
+        secrets = {client.client_secret, *self.known_tokens}
+        if self.throttle is not None:
+            self.throttle.acquire()
+        body = json.dumps({"clientId": client.client_id, "clientSecret": client.client_secret}).encode()
+        try:
+            response = self.http.request(
+                "POST",
+                base_url.rstrip("/") + TOKEN_PATH,
+                body=body,
+                headers={"Content-Type": "application/json", "Accept": "application/json", "User-Agent": USER_AGENT},
+                timeout=self.timeout,
+                retries=self.retry,
+                preload_content=False,
+                redirect=False,
+            )
+        except MaxRetryError as exc:
+            raise _error(FailureKind.UNREACHABLE, client, host, describe_network(exc.reason)) from None
+        except (Urllib3Error, ValueError) as exc:
+            raise _error(FailureKind.UNREACHABLE, client, host, describe_network(exc)) from None
+        try:
+            payload = read_capped(response, self.timeout.read_timeout or 15.0)
+        except Exception as exc:
+            raise _error(FailureKind.UNREACHABLE, client, host, describe_network(exc), response.status) from None
+        finally:
+            response.release_conn()
+        if response.status != 200:
+            raise _refused(response.status, payload, client, host, secrets)
+        return self._parse(payload, client, host, secrets)
+
+    def _parse(self, payload: bytes, client: ClientCredentials, host: str, secrets: set[str]) -> MintedToken:
+        try:
+            document = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            raise _error(
+                FailureKind.MALFORMED_RESPONSE, client, host, f"200 answer is not JSON ({len(payload)} bytes)", 200
+            ) from None
+        found = _find_token(document)
+        if found is None:
+            raise _error(
+                FailureKind.MALFORMED_RESPONSE,
+                client,
+                host,
+                f"200 answer has no token in {_fields_present(document, secrets)}; expected data."
+                + "/".join(TOKEN_FIELDS),
+                200,
+            )
+        name, value, where = found
+        if not _TOKEN_VALUE.fullmatch(value):
+            raise _error(
+                FailureKind.MALFORMED_RESPONSE, client, host, f"200 answer's {name} is not a usable header value", 200
+            )
+        logger.debug("token minted", extra={"client_id": client.client_id, "host": host, "token_field": name})
+        now = self.clock()
+        exp, lifetime = _jwt_exp(value), _lifetime(where)
+        candidates = [t for t in (exp, None if lifetime is None else now + lifetime) if t is not None]
+        expires_at = min(candidates) if candidates else now + self.max_age_seconds
+        margin = min(REFRESH_MARGIN_SECONDS, max(expires_at - now, 0) * REFRESH_MARGIN_SHARE)
+        return MintedToken(value, expires_at, expires_at - margin)
+
+
+def _find_token(document: Any) -> tuple[str, str, dict[str, Any]] | None:
+    """(field name, token, the object holding it): `data` first, then the top level."""
+    if not isinstance(document, dict):
+        return None
+    data = document.get("data")
+    for holder, prefix in ((data, "data."), (document, "")):
+        if not isinstance(holder, dict):
+            continue
+        for name in TOKEN_FIELDS:
+            value = holder.get(name)
+            if isinstance(value, str) and value.strip():
+                return prefix + name, value.strip(), holder
+    return None
+
+
+def _lifetime(holder: dict[str, Any]) -> float | None:
+    for name in LIFETIME_FIELDS:
+        value = holder.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 10**9:
+            return float(value)
+    return None
+
+
+def _jwt_exp(token: str) -> float | None:
+    """The `exp` claim of a JWT's payload; None for anything that is not a JWT with a numeric `exp`."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError, RecursionError):
+        return None
+    exp = payload.get("exp") if isinstance(payload, dict) else None
+    if isinstance(exp, int | float) and not isinstance(exp, bool) and 0 < exp < 10**11:
+        return float(exp)
+    return None
+
+
+def _fields_present(document: Any, secrets: set[str]) -> str:
+    if not isinstance(document, dict):
+        return f"a JSON {type(document).__name__}"
+    names = [str(name) for name in list(document)[:10]]
+    data = document.get("data")
+    if isinstance(data, dict):
+        names += [f"data.{name}" for name in list(data)[:10]]
+    listed = ", ".join(names) if names else "no field"
+    return "fields " + redact_then_cut(listed, secrets)
+
+
+def _refused(
+    status: int, payload: bytes, client: ClientCredentials, host: str, secrets: set[str]
+) -> TokenEndpointError:
+    detail = ""
+    try:
+        document = json.loads(payload) if payload.strip() else None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        document = None
+    code = detail_code = None
+    if isinstance(document, dict):
+        errors = document.get("errors")
+        first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+        code = redact_then_cut(document.get("code"), secrets, 60) or None
+        detail_code = redact_then_cut(first.get("code"), secrets, 60) or None
+        text = redact_then_cut(first.get("message"), secrets) or redact_then_cut(document.get("message"), secrets)
+        detail = f" ({text})" if text else ""
+    if status in (400, 401, 403):
+        return _error(
+            FailureKind.CREDENTIALS_REJECTED,
+            client,
+            host,
+            f"refused the credentials with HTTP {status}{detail}. Check in SignStation (Settings → API "
+            "Credentials) that this client exists and is ACTIVE, and that the tokens secret holds its current "
+            "clientSecret",
+            status,
+            code,
+            detail_code,
+        )
+    return _error(FailureKind.HTTP_ERROR, client, host, f"answered HTTP {status}{detail} after retries", status, code)
+
+
+def _error(
+    kind: FailureKind,
+    client: ClientCredentials,
+    host: str,
+    what: str,
+    status: int | None = None,
+    code: str | None = None,
+    detail_code: str | None = None,
+) -> TokenEndpointError:
+    message = f"token endpoint at {host} for OAuth2 client {client.client_id!r}: {what}"
+    return TokenEndpointError(CheckError(kind, message, status, code, detail_code))

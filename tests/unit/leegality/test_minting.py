@@ -1,0 +1,97 @@
+"""Reading a token endpoint's 200 answer: which field, which expiry, how early to renew. No network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import urllib3
+
+from local.token_issuer import make_jwt
+from usage_monitor.leegality.client import default_retry
+from usage_monitor.leegality.minting import TokenEndpointError, TokenMinter
+from usage_monitor.leegality.tokens import ClientCredentials
+
+NOW = 1_800_000_000.0
+CLIENT = ClientCredentials("monitor", "cs-SECRET-value")
+
+
+def minter(max_age: float = 900.0) -> TokenMinter:
+    return TokenMinter(
+        "https://sign.example/api",
+        urllib3.PoolManager(),
+        default_retry(),
+        urllib3.Timeout(connect=1, read=1),
+        max_age_seconds=max_age,
+        clock=lambda: NOW,
+    )
+
+
+def parse(body: Any, max_age: float = 900.0) -> Any:
+    import json
+
+    return minter(max_age)._parse(json.dumps(body).encode(), CLIENT, "sign.example", {CLIENT.client_secret})
+
+
+def test_a_jwt_lives_until_its_exp_and_is_renewed_60_s_before() -> None:
+    token = make_jwt({"sub": "monitor", "exp": int(NOW) + 3600})
+
+    minted = parse({"code": "LE_SS_200", "data": {"token": token}})
+
+    assert minted.value == token
+    assert minted.expires_at == NOW + 3600
+    assert minted.refresh_at == NOW + 3600 - 60
+
+
+def test_a_short_lived_jwt_is_renewed_at_90_percent_of_its_lifetime() -> None:
+    minted = parse({"data": {"token": make_jwt({"exp": int(NOW) + 100})}})
+
+    assert minted.refresh_at == pytest.approx(NOW + 90)
+
+
+def test_an_earlier_expires_in_wins_over_exp_and_a_later_one_does_not() -> None:
+    token = make_jwt({"exp": int(NOW) + 3600})
+
+    assert parse({"data": {"token": token, "expiresIn": 600}}).expires_at == NOW + 600
+    assert parse({"data": {"token": token, "expires_in": 7200}}).expires_at == NOW + 3600
+
+
+@pytest.mark.parametrize(
+    "token", [make_jwt({"sub": "no-exp"}), "opaque-token-value", "a.b.c", make_jwt({"exp": "tomorrow"})]
+)
+def test_a_token_without_a_usable_exp_lives_token_max_age(token: str) -> None:
+    assert parse({"data": {"token": token}}, max_age=300).expires_at == NOW + 300
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"data": {"token": "t1", "accessToken": "t2"}}, "t1"),
+        ({"data": {"accessToken": "t2", "access_token": "t3"}}, "t2"),
+        ({"data": {"access_token": "t3"}}, "t3"),
+        ({"data": {}, "token": "t4"}, "t4"),
+        ({"accessToken": "t5"}, "t5"),
+        ({"data": {"token": ""}, "access_token": "t6"}, "t6"),
+    ],
+)
+def test_the_token_is_found_in_the_documented_order(body: dict[str, Any], expected: str) -> None:
+    assert parse(body).value == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"code": "LE_SS_200", "data": {"jwt": "x"}}, "no token in fields code, data, data.jwt"),
+        ([1, 2], "no token in a JSON list"),
+        ({"data": {"token": "has space"}}, "data.token is not a usable header value"),
+        ({"cs-SECRET-value": 1}, "no token in fields [redacted]"),
+    ],
+)
+def test_an_answer_without_a_usable_token_is_a_clear_error(body: Any, fragment: str) -> None:
+    with pytest.raises(TokenEndpointError) as caught:
+        parse(body)
+
+    message = str(caught.value)
+    assert fragment in message
+    assert "token endpoint at sign.example for OAuth2 client 'monitor'" in message
+    assert "cs-SECRET-value" not in message
