@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import tomllib
+from typing import Any
 
 import pytest
 
@@ -61,3 +63,42 @@ def test_the_function_requirements_leave_powertools_to_the_layer_and_the_sdk_to_
         assert not re.search(rf"^{package}\b", deployed, re.MULTILINE), package
     layer = (ROOT / "requirements-layer.txt").read_text()
     assert re.search(r"^aws-lambda-powertools\[tracer\]==\d+\.\d+\.\d+$", layer, re.MULTILINE)
+
+
+def _layer_pair() -> dict[str, Any]:
+    pair: dict[str, Any] = tomllib.loads((ROOT / "powertools-layer.toml").read_text(encoding="utf-8"))
+    return pair
+
+
+def test_the_default_layer_is_the_documented_pair(sam_template):
+    # Given the documented (layer version, release) pair
+    layer = _layer_pair()["layer"]
+    # Then the template's default official layer is exactly that layer version
+    assert sam_template["Parameters"]["PowertoolsLayerVersion"]["Default"] == layer["version"]
+    assert OFFICIAL_LAYER.endswith(f":{layer['account']}:layer:{layer['name']}:${{PowertoolsLayerVersion}}")
+
+
+def test_the_tested_release_is_the_release_the_default_layer_holds():
+    # Given the release the documented layer version holds
+    release = _layer_pair()["layer"]["release"]
+    # Then tests and `make package` install that release, and nothing else pins Powertools
+    layer_lines = [
+        line.strip()
+        for line in (ROOT / "requirements-layer.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert layer_lines == [f"aws-lambda-powertools[tracer]=={release}"]
+
+
+def test_the_pair_names_where_it_was_read():
+    # A Powertools commit whose version file and layer docs agree, or the layer's own description as read
+    # with `aws lambda get-layer-version-by-arn` (docs/deployment.md, "Move to a newer layer").
+    source = _layer_pair()["source"]
+    if "commit" in source:
+        assert source["repository"] == "aws-powertools/powertools-lambda-python"
+        assert re.fullmatch(r"[0-9a-f]{40}", source["commit"])
+        assert source["release_file"]
+        assert source["layer_file"]
+    else:
+        assert "get-layer-version-by-arn" in source["checked_with"]
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", source["checked_on"])

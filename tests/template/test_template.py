@@ -167,7 +167,7 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "DigestTimezone": "Asia/Kolkata",
     "Digest": "enabled",
     "SmsDigest": "disabled",
-    "PowertoolsLayerVersion": 27,
+    "PowertoolsLayerVersion": 25,
     "PowertoolsLayerArn": "",
 }
 
