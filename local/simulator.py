@@ -89,6 +89,8 @@ class LeegalitySimulator:
         self.requests: list[RecordedRequest] = []
         self.tokens = TokenIssuer()
         self.auth_styles: list[str] = []
+        # Every request's User-Agent, usage and token calls alike: an API operator tells callers apart by it.
+        self.user_agents: list[str] = []
         self._lock = threading.Lock()
         self._server = _Server((host, 0), _Handler)
         self._server.simulator = self
@@ -178,6 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: tests and the demo print what matters themselves."""
 
     def do_POST(self) -> None:
+        self.server.simulator.user_agents.append(self.headers.get("User-Agent", ""))
         path = self.path.split("?", 1)[0]
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(min(length, 1 << 20))
@@ -193,6 +196,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         simulator = self.server.simulator
+        simulator.user_agents.append(self.headers.get("User-Agent", ""))
         path = self.path.split("?", 1)[0]
         if not (path.startswith(PATH_PREFIX) and path.endswith(PATH_SUFFIX)):
             self._send(

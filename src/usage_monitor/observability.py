@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
+from usage_monitor import __version__
 from usage_monitor.core.aws_limits import dimension_value_ok, metric_value_ok
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ MAX_RESOURCE_SERIES = 20
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "leegality-usage-monitor")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "LeegalityUsageMonitor")
 
-logger = Logger(service=SERVICE)
+# Every line names the release, so a log search can tell which version wrote it.
+logger = Logger(service=SERVICE, version=__version__)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 

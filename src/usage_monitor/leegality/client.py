@@ -20,6 +20,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from usage_monitor import __version__
 from usage_monitor.core.models import CheckError, CheckResult, FailureKind
 from usage_monitor.leegality.throttle import RequestThrottle
 from usage_monitor.leegality.usage import MalformedUsage, nothing_to_evaluate, parse_usage_body
@@ -29,7 +30,8 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_MESSAGE_CHARS = 300
 MAX_CODE_CHARS = 60
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-USER_AGENT = "leegality-usage-monitor/0.1"
+# Names the caller and its release to an API operator reading SignStation's access logs.
+USER_AGENT = f"leegality-usage-monitor/{__version__}"
 
 
 class CappedRetry(Retry):
