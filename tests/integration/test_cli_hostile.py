@@ -101,11 +101,12 @@ def test_history_escapes_control_codes_stored_from_the_api(harness: Harness, run
 
 
 def test_argparse_messages_pass_the_same_way(run: Any):
-    # A hostile argument echoed back by argparse itself
-    result = run("check", "lic-1", "--sandbox", "--base-url", "x", "\x1b]0;pwn\x07")
+    # An argument argparse echoes back as written
+    result = run("mutes", "\x1b]0;pwn\x07\x1b[2J")
 
     assert result.code == 2
     assert controls(result.err) == []
+    assert result.err.splitlines()[-1] == r"usage-monitor: error: unrecognized arguments: \x1b]0;pwn\x07\x1b[2J"
 
 
 # --- 18.13: absurd option values are one error line and exit 2 -------------------------------------
