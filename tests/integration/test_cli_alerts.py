@@ -143,6 +143,9 @@ def test_mute_takes_a_resource_as_the_license_reports_it(
     assert (code, err) == (0, "")
     assert out.startswith("Muted signatures of acme-0001 until ")
     assert list(silences(checked, "acme-0001")) == ["signatures"]
+    # and ends as it was written
+    assert run(capsys, "unmute", "acme-0001", written) == (0, "Unmuted signatures of acme-0001.\n", "")
+    assert silences(checked, "acme-0001") == {}
 
 
 def test_mute_of_a_resource_the_license_never_reported_is_refused(

@@ -4,7 +4,8 @@ Each command family is one module of this package with a `register(commands)` fu
 argparse subparser(s) and sets `handler`; a handler takes the parsed arguments and returns the exit code.
 To add a command, write its module (reuse `common` for AWS access, options and `CliError`) and append its
 `register` to `COMMANDS`. A `CliError` (or `ConfigError`) becomes one line on stderr and exit code 2,
-never a traceback.
+never a traceback. Commands print with plain `print`: `main` routes stdout and stderr through
+`terminal.SafeStream`, which escapes terminal control codes and keeps output within the stream's encoding.
 
 The local demo is not a command: it needs moto and the simulator, development code that is never
 installed. Run it from the repository with `make demo` (`python -m local.run`).

@@ -34,7 +34,8 @@ exit codes:
   1  check: a resource of some license is at or above a threshold (or at its limit)
   2  a check failed (token rejected, unknown license, network, bad response), a LICENSE_ID was
      skipped as invalid (the others are still checked), or a usage, configuration or AWS error
-     (no credentials, table or secret not found); wins over 1
+     (no credentials, table or secret not found), or an unexpected failure (after its traceback);
+     wins over 1
 """
 
 

@@ -159,15 +159,28 @@ def _add_unmute(commands: Any) -> None:
 def run_unmute(args: argparse.Namespace) -> int:
     from usage_monitor.storage.silences import unmute
 
-    license_id = validate_license_id(args.license_id, "LICENSE_ID")
+    license_id = validate_license_id(args.license_id.strip(), "LICENSE_ID")
     table, region = _table(args)
     with common.aws_errors(region, f"table {table.name}"):
-        removed = unmute(table, license_id, args.resource)
-    what = f"{args.resource} of {license_id}" if args.resource else license_id
+        target = _muted_target(table, license_id, args.resource)
+        removed = unmute(table, license_id, target)
+    what = f"{target} of {license_id}" if target else license_id
     if not removed:
         raise CliError(f"{what} was not muted")
     print(f"Unmuted {what}.")
     return common.EXIT_OK
+
+
+def _muted_target(table: Any, license_id: str, resource: str | None) -> str | None:
+    """The mute `resource` names, spelled as stored (`unmute lic Signatures` ends the mute of `signatures`)."""
+    from usage_monitor.storage.store import STATE_PREFIX, STATE_SORT_KEY
+
+    if resource is None or resource.strip() == "*":
+        return None
+    wanted = "".join(resource.split()).casefold()
+    state = table.get_item({"license_id": STATE_PREFIX + license_id, "captured_at": STATE_SORT_KEY}) or {}
+    muted = {str(target).casefold(): str(target) for target in state.get("silences") or {}}
+    return muted.get(wanted, wanted)
 
 
 def _add_mutes(commands: Any) -> None:

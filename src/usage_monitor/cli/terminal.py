@@ -54,17 +54,14 @@ class SafeStream(io.TextIOBase):
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._encoding = _codec_name(getattr(stream, "encoding", None))
-        self._ascii_bars = not _encodes("".join(BAR_GLYPHS), self._encoding)
-        self._bars = str.maketrans(BAR_GLYPHS) if self._ascii_bars else {}
-        self._others = str.maketrans({**BAR_GLYPHS, **OTHER_GLYPHS})
+        # All bar glyphs or none: cp1252 has `·` but not `█`, and a half-translated bar misleads.
+        ascii_bars = not _encodes("".join(BAR_GLYPHS), self._encoding)
+        self._bars = str.maketrans(BAR_GLYPHS) if ascii_bars else {}
+        self._others = str.maketrans(OTHER_GLYPHS)
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return self._encoding
-
-    @property
-    def ascii_bars(self) -> bool:
-        return self._ascii_bars
 
     def write(self, text: str) -> int:
         safe = escape_controls(text).translate(self._bars)
