@@ -13,6 +13,7 @@ from typing import Any
 
 from usage_monitor.cli import common
 from usage_monitor.cli.common import CliError, add_command, env
+from usage_monitor.core.license_entries import LICENSE_ID_PATTERN
 from usage_monitor.leegality.usage import RESOURCE_NAME_PATTERN
 from usage_monitor.messages.render import iso
 from usage_monitor.reports.history import row_from_snapshot
@@ -139,7 +140,8 @@ def _never_checked(table: Any, license_id: str) -> str:
     from usage_monitor.storage.store import STATE_PREFIX
 
     items = table.scan(ProjectionExpression="license_id")
-    known = {str(item["license_id"]).removeprefix(STATE_PREFIX) for item in items}
+    keys = {str(item["license_id"]).removeprefix(STATE_PREFIX) for item in items}
+    known = [key for key in keys if LICENSE_ID_PATTERN.fullmatch(key)]  # not the run's own state (`*`)
     closest = difflib.get_close_matches(license_id, known, n=1, cutoff=0.6)
     hint = f"; the closest license it has is {closest[0]}" if closest else ""
     return (
