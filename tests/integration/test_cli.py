@@ -559,7 +559,7 @@ def test_history_days_must_be_positive(run: Any):
     result = run("history", "lic-1", "--table", "t", "--days", "0")
 
     assert result.code == 2
-    assert "argument --days: 0 must be at least 1" in result.err
+    assert "argument --days: '0' is not a whole number of days from 1 to 3650" in result.err
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ Each command family is one module of this package with a `register(commands)` fu
 argparse subparser(s) and sets `handler`; a handler takes the parsed arguments and returns the exit code.
 To add a command, write its module (reuse `common` for AWS access, options and `CliError`) and append its
 `register` to `COMMANDS`. A `CliError` (or `ConfigError`) becomes one line on stderr and exit code 2,
-never a traceback.
+never a traceback. Commands print with plain `print`: `main` routes stdout and stderr through
+`terminal.SafeStream`, which escapes terminal control codes and keeps output within the stream's encoding.
 
 The local demo is not a command: it needs moto and the simulator, development code that is never
 installed. Run it from the repository with `make demo` (`python -m local.run`).
@@ -15,12 +16,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Any
 
 from usage_monitor.cli import check, history, mutes, report, test_alert
 from usage_monitor.cli.common import EXIT_CODES, EXIT_ERROR, EXIT_OK, PROG, CliError, Handler, print_error
+from usage_monitor.cli.terminal import safe_output
 from usage_monitor.core.errors import ConfigError
 
 COMMANDS: list[Callable[[Any], None]] = [
@@ -34,7 +37,15 @@ COMMANDS: list[Callable[[Any], None]] = [
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse, dispatch, and turn every expected failure into one stderr line and an exit code."""
+    """Parse, dispatch, and turn every failure into stderr lines and exit code 2 (1 means "over threshold").
+
+    Everything printed meanwhile, by the commands, argparse or a traceback, goes through `safe_output`.
+    """
+    with safe_output():
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -53,6 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`... --csv | head`): stop quietly, and keep the interpreter's
         # final flush from complaining about the closed pipe.
         _silence_stdout()
+        return EXIT_ERROR
+    except Exception as exc:
+        # A defect, not a finding: the traceback for the report, and never exit 1, which means "over threshold".
+        traceback.print_exc()
+        print_error(f"unexpected {type(exc).__name__}: {exc}")
         return EXIT_ERROR
 
 

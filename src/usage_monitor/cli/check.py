@@ -36,6 +36,7 @@ from usage_monitor.settings import (
 
 DEFAULT_SECRET_ID = "leegality-usage-monitor/tokens"
 MAX_CHECK_WORKERS = 8
+JSON_EXACT_DIGITS = 15  # a double holds any decimal of up to 15 significant digits exactly as written
 
 
 def register(commands: Any) -> None:
@@ -80,12 +81,7 @@ def resolve_base_url(base_url: str | None, *, sandbox: bool, env: Mapping[str, s
 def run_check(args: argparse.Namespace) -> int:
     listed = parse_entries(((f"argument {n}", raw) for n, raw in enumerate(args.license_ids, start=1)), "LICENSE_ID")
     license_ids = list(listed.require_valid("the LICENSE_ID arguments").ids)
-    # The others are still checked; the exit code says something was skipped.
-    for entry in listed.skipped:
-        if entry.duplicate:
-            common.print_warning(entry.describe())
-        else:
-            common.print_error(f"skipped {entry.describe()}")
+    common.name_skipped(listed)  # the others are still checked; the exit code says something was skipped
     policy = common.policy_of(args)
     base_url = resolve_base_url(args.base_url, sandbox=args.sandbox, env=os.environ)
     tokens, secret_id = _token_book(args)
@@ -186,9 +182,9 @@ def _resource_json(resource: Resource, policy: AlertPolicy) -> dict[str, Any]:
     else:
         name = severity_of(level).value
     return {
-        "current": resource.current,
-        "limit": resource.limit,
-        "percent": None if resource.percent is None else float(resource.percent),
+        "current": json_number(resource.current),
+        "limit": json_number(resource.limit),
+        "percent": json_number(resource.percent),
         "level": name,
         "threshold": None if level is None else _number(level),
         "problems": list(resource.problems),
@@ -196,4 +192,21 @@ def _resource_json(resource: Resource, policy: AlertPolicy) -> dict[str, Any]:
 
 
 def _number(value: Decimal) -> int | float:
+    """A threshold (at most 1000, one decimal): `80`, or `92.5`."""
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def json_number(value: int | Decimal | None) -> int | float | str | None:
+    """A count as a JSON integer, a percent as a JSON number, when every parser reads it back exactly;
+    else the exact decimal as a string.
+
+    `float()` of an absurd count's percent is `inf`, which `json.dumps` writes as `Infinity` (no JSON at
+    all), and past 15 significant digits a float, or an integer past 2**53 in JavaScript, no longer says
+    the figure the API sent. `Decimal` writes any size exactly (`str()` of an int refuses over 4,300 digits).
+    """
+    if value is None:
+        return None
+    exact = Decimal(value)
+    if len(exact.as_tuple().digits) > JSON_EXACT_DIGITS:
+        return format(exact, "f")
+    return value if isinstance(value, int) else float(exact)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from usage_monitor.alerting.types import AlertPolicy
+from usage_monitor.core.license_entries import LicenseList
 from usage_monitor.settings import parse_hysteresis, parse_thresholds
 
 PROG = "usage-monitor"
@@ -33,7 +34,8 @@ exit codes:
   1  check: a resource of some license is at or above a threshold (or at its limit)
   2  a check failed (token rejected, unknown license, network, bad response), a LICENSE_ID was
      skipped as invalid (the others are still checked), or a usage, configuration or AWS error
-     (no credentials, table or secret not found); wins over 1
+     (no credentials, table or secret not found), or an unexpected failure (after its traceback);
+     wins over 1
 """
 
 
@@ -53,6 +55,21 @@ def print_error(message: str) -> None:
 def print_warning(message: str) -> None:
     """One line, like `print_error`, for what is reported but does not fail the command on its own."""
     print(f"{PROG}: warning: {' '.join(message.split())}", file=sys.stderr)
+
+
+def name_skipped(listed: LicenseList) -> None:
+    """Every entry a license list skipped, one stderr line each: a repeat (used once) is a warning, an
+    invalid entry an error (the command still does the rest and exits 2)."""
+    for entry in listed.skipped:
+        if entry.duplicate:
+            print_warning(entry.describe())
+        else:
+            print_error(f"skipped {entry.describe()}")
+
+
+def quoted(text: str, limit: int = 40) -> str:
+    """An argument echoed in a message: quoted, and cut when long (a 5,000-digit `--days` stays one short line)."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
 
 
 def env(name: str) -> str:

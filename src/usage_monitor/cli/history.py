@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from usage_monitor.reports.history import history_text, snapshot_from_item, writ
 from usage_monitor.settings import validate_license_id
 
 DEFAULT_HISTORY_DAYS = 14
+MAX_HISTORY_DAYS = 3650  # ten years: longer than any snapshot retention in use
 
 
 def register(commands: Any) -> None:
@@ -26,9 +28,9 @@ def register(commands: Any) -> None:
     parser.add_argument("license_id", metavar="LICENSE_ID")
     parser.add_argument(
         "--days",
-        type=_positive_int,
+        type=_days,
         default=DEFAULT_HISTORY_DAYS,
-        help=f"how far back (default: {DEFAULT_HISTORY_DAYS})",
+        help=f"how far back, 1 to {MAX_HISTORY_DAYS} (default: {DEFAULT_HISTORY_DAYS})",
     )
     parser.add_argument("--table", help="snapshot table (default: SNAPSHOT_TABLE)")
     common.thresholds_option(parser)
@@ -36,14 +38,13 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run_history)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
+def _days(text: str) -> int:
+    """A whole number of days from 1 to `MAX_HISTORY_DAYS`: `now - days` must stay a date Python can hold."""
+    if not re.fullmatch(r"[0-9]{1,9}", text.strip()) or not 1 <= int(text) <= MAX_HISTORY_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"{common.quoted(text)} is not a whole number of days from 1 to {MAX_HISTORY_DAYS}"
+        )
+    return int(text)
 
 
 def run_history(args: argparse.Namespace) -> int:

@@ -15,7 +15,8 @@ from typing import Any
 from usage_monitor.alerting.types import AlertPolicy
 from usage_monitor.cli import common
 from usage_monitor.cli.common import CliError, add_command, env
-from usage_monitor.settings import parse_license_ids, parse_threshold_overrides, validate_license_id
+from usage_monitor.core.license_entries import LicenseList, parse_entries, parse_separated
+from usage_monitor.settings import parse_threshold_overrides
 
 DEFAULT_DAYS = 30
 DEFAULT_OUT = "report.html"
@@ -61,7 +62,9 @@ def run_report(args: argparse.Namespace) -> int:
         raise CliError("no table: pass --table NAME or set SNAPSHOT_TABLE (the stack output SnapshotTableName)")
     policy = _policy(args)
     session = common.aws_session(args)
-    license_ids = _license_ids(args, session)
+    listed = _license_list(args, session)
+    common.name_skipped(listed)
+    license_ids = listed.ids
     # Imported here: `usage-monitor check` loads this module to register `report` and must stay free of
     # Powertools and boto3.
     from usage_monitor.reports.jobs import build_report
@@ -77,7 +80,7 @@ def run_report(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     print(f"Wrote {args.out.resolve()} ({len(license_ids)} licenses, last {args.days} days, {len(html):,} bytes).")
-    return common.EXIT_OK
+    return common.EXIT_ERROR if listed.invalid else common.EXIT_OK
 
 
 def _policy(args: argparse.Namespace) -> AlertPolicy:
@@ -86,18 +89,21 @@ def _policy(args: argparse.Namespace) -> AlertPolicy:
     return AlertPolicy(policy.thresholds, overrides=overrides)
 
 
-def _license_ids(args: argparse.Namespace, session: Any) -> tuple[str, ...]:
+def _license_list(args: argparse.Namespace, session: Any) -> LicenseList:
+    """`--license`, else `LICENSE_IDS`, else the secret's licenses: read entry by entry, as the scheduled run
+    reads them, so a repeated or bad entry is named and skipped instead of stopping the report."""
     if args.licenses:
-        return tuple(dict.fromkeys(validate_license_id(i.strip(), "--license") for i in args.licenses))
-    configured = parse_license_ids(env("LICENSE_IDS"), "LICENSE_IDS")
-    if configured:
+        options = ((f"option {n}", raw) for n, raw in enumerate(args.licenses, start=1))
+        return parse_entries(options, "--license").require_valid("the --license options")
+    configured = parse_separated(env("LICENSE_IDS"), "LICENSE_IDS").require_valid("LICENSE_IDS")
+    if configured.entries:
         return configured
     from usage_monitor.leegality.tokens import parse_secret
 
     secret_id = args.secret_id or env("TOKENS_SECRET_ID") or DEFAULT_SECRET_ID
     with common.aws_errors(session.region_name, f"tokens secret {secret_id}"):
         response = session.client("secretsmanager", config=common.aws_config()).get_secret_value(SecretId=secret_id)
-    named = parse_secret(str(response.get("SecretString") or ""), secret_id).named_licenses
-    if not named:
+    named = parse_secret(str(response.get("SecretString") or ""), secret_id).license_list
+    if not named.ids:
         raise CliError(f"no license to report: pass --license ID, set LICENSE_IDS, or name licenses in {secret_id}")
     return named

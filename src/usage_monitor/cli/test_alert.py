@@ -14,7 +14,7 @@ def register(commands: Any) -> None:
     parser = add_command(
         commands,
         "test-alert",
-        "publish a clearly marked sample alert, to verify email and SMS subscriptions",
+        "publish a clearly marked sample alert, to verify email, SMS and chat subscriptions",
         "Publish a sample alert through the real topic (severity critical, so SMS subscribers\n"
         "filtered to critical alerts get it too; event_type 'test').",
     )
@@ -39,5 +39,5 @@ def run_test_alert(args: argparse.Namespace) -> int:
             if cause is not None:
                 raise cause from None
             raise CliError(str(exc)) from None
-    print(f"Test alert published to {topic_arn} (message {message_id}); check the email inbox and phone.")
+    print(f"Test alert published to {topic_arn} (message {message_id}); check the email inbox, phone and chat channel.")
     return common.EXIT_OK

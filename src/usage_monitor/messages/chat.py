@@ -18,12 +18,14 @@ CHAT_DESCRIPTION_MAX = 3000  # keeps one chat message readable; the email has th
 CHAT_TITLE_MAX = 250
 
 
-def chat_notification(subject: str, body: str, attributes: Mapping[str, str]) -> str:
-    """The custom-notification event for `subject` / `body`, as the JSON string SNS delivers."""
+def chat_notification(subject: str, body: str, attributes: Mapping[str, str], *, icon: str | None = None) -> str:
+    """The custom-notification event for `subject` / `body`, as the JSON string SNS delivers; the title's
+    icon is the severity's unless `icon` is given."""
     severity = attributes.get("severity", "")
     license_id = attributes.get("license_id", "")
     event_type = attributes.get("event_type", "")
-    icon = {"critical": ":red_circle:", "warning": ":warning:", "info": ":information_source:"}.get(severity, "")
+    if icon is None:
+        icon = {"critical": ":red_circle:", "warning": ":warning:", "info": ":information_source:"}.get(severity, "")
     description = body if len(body) <= CHAT_DESCRIPTION_MAX else body[: CHAT_DESCRIPTION_MAX - 4] + "\n..."
     event = {
         "version": "1.0",

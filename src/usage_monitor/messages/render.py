@@ -46,6 +46,8 @@ class RenderedAlert:
     email: str
     sms: str
     attributes: dict[str, str]
+    # The chat form when it is not the email's text (the test alert names the chat channel); None: built from it.
+    chat: str | None = None
 
     def outgoing(self) -> OutgoingMessage:
         """`Message` for `MessageStructure="json"`: one body per protocol, within SNS's 256 KiB."""
@@ -55,7 +57,7 @@ class RenderedAlert:
             "default": _fit(self.default),
             "email": _fit(self.email),
             "sms": self.sms,
-            "https": chat_notification(self.subject, _fit(self.email), self.attributes),
+            "https": self.chat or chat_notification(self.subject, _fit(self.email), self.attributes),
         }
         return OutgoingMessage(self.subject, json.dumps(bodies, ensure_ascii=False), self.attributes)
 
@@ -311,27 +313,39 @@ def _clip(text: str, limit: int) -> str:
 
 
 TEST_EVENT_TYPE = "test"
+TEST_ICON = ":white_check_mark:"
 
 
 def render_test_alert(now: datetime) -> RenderedAlert:
-    """A sample alert, marked as a test everywhere a person could see it."""
-    email = "\n".join(
-        [
-            "Leegality license usage: TEST ALERT (nothing is wrong)",
-            "",
-            f"Sent:  {iso(now)} (UTC) by `usage-monitor test-alert`",
-            "",
-            "If you are reading this, your email subscription to the usage monitor's alerts works.",
-            "A real alert looks like this:",
-            "- signatures: 8620/10000 (86.2%): reached the 80% threshold (warning)",
-            "",
-            "-- Leegality usage monitor",
-        ]
-    )
+    """A sample alert, marked as a test everywhere a person could see it; each form names its own channel."""
+    sent = f"Sent:  {iso(now)} (UTC) by `usage-monitor test-alert`"
+
+    def body(channel: str) -> str:
+        return "\n".join(
+            [
+                "Leegality license usage: TEST ALERT (nothing is wrong)",
+                "",
+                sent,
+                "",
+                f"If you are reading this, {channel} to the usage monitor's alerts works.",
+                "A real alert looks like this:",
+                "- signatures: 8620/10000 (86.2%): reached the 80% threshold (warning)",
+                "",
+                "-- Leegality usage monitor",
+            ]
+        )
+
+    subject = "[TEST] Leegality usage monitor: test alert, nothing is wrong"
+    # Severity critical so that SMS subscriptions filtered to critical alerts get it too; the chat form
+    # shows a test icon instead of the critical one, since nothing is wrong.
+    attributes = {"event_type": TEST_EVENT_TYPE, "severity": "critical", "license_id": "test"}
     return RenderedAlert(
-        subject="[TEST] Leegality usage monitor: test alert, nothing is wrong",
-        default=email,
-        email=email,
+        subject=subject,
+        default=body("your subscription (SQS queue, Lambda function or other endpoint)"),
+        email=body("your email subscription"),
         sms="Leegality usage monitor TEST alert: your SMS subscription works. Nothing is wrong.",
-        attributes={"event_type": TEST_EVENT_TYPE, "severity": "critical", "license_id": "test"},
+        attributes=attributes,
+        chat=chat_notification(
+            subject, body("your chat channel (Slack or Microsoft Teams)"), attributes, icon=TEST_ICON
+        ),
     )
