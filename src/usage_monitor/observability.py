@@ -7,16 +7,25 @@ handler's import, the CLI and the tests should not pay for.
 from __future__ import annotations
 
 import heapq
+import json
 import os
 from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from usage_monitor.core.aws_limits import dimension_value_ok, metric_value_ok
+from usage_monitor.core.aws_limits import (
+    LOG_LINE_MAX_BYTES,
+    LOG_LIST_MAX,
+    bounded_for_log,
+    dimension_value_ok,
+    essential_log_keys,
+    metric_value_ok,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -26,8 +35,36 @@ MAX_RESOURCE_SERIES = 20
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "leegality-usage-monitor")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "LeegalityUsageMonitor")
 
-logger = Logger(service=SERVICE)
+
+def bounded_json(record: Mapping[str, object]) -> str:
+    """Every log line through one door: lists, strings and mappings bounded (`bounded_for_log`), and a
+    line still over `LOG_LINE_MAX_BYTES` reduced to its identifying keys, so each line parses as JSON."""
+    line = _dumps(bounded_for_log(record))
+    size = len(line.encode("utf-8", "surrogatepass"))
+    if size <= LOG_LINE_MAX_BYTES:
+        return line
+    return _dumps(essential_log_keys(record, size))
+
+
+def _dumps(value: object) -> str:
+    # Powertools' own serializer settings (compact, `str` for the rest, non-ASCII kept as is).
+    return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
+
+
+# Powertools' `json_serializer` hook: the one place a log record becomes text.
+logger = Logger(service=SERVICE, json_serializer=bounded_json)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def log_every_entry(log: Callable[..., None], message: str, key: str, entries: Sequence[str], **extra: Any) -> None:
+    """Logs `entries` under `key`, `LOG_LIST_MAX` a line and as many lines as it takes, each saying which
+    entries of how many it holds: the log names every one (alerts name the first few and point here)."""
+    total = len(entries)
+    for start in range(0, total, LOG_LIST_MAX):
+        page = entries[start : start + LOG_LIST_MAX]
+        # stacklevel 3: the line's `location` is the caller, not this helper.
+        entry_range = f"{start + 1}-{start + len(page)} of {total}"
+        log(message, extra={**extra, key: list(page), "entries": entry_range}, stacklevel=3)
 
 
 @cache

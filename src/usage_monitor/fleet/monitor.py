@@ -19,6 +19,7 @@ from usage_monitor.alerting.forecast import Forecast, UsagePoint, forecast
 from usage_monitor.alerting.rules import evaluate
 from usage_monitor.alerting.run_problems import evaluate_problem, run_problems
 from usage_monitor.alerting.types import Alert, AlertState, ChangeKind, Evaluation, ProblemKind, RunProblem
+from usage_monitor.core.aws_limits import SUMMARY_LIST_MAX, first_entries
 from usage_monitor.core.errors import ConfigError, SecretUnavailable
 from usage_monitor.core.license_entries import LicenseList
 from usage_monitor.core.models import RUN_SCOPE, CheckError, CheckResult, FailureKind
@@ -32,7 +33,7 @@ from usage_monitor.leegality.credentials import RunCredentials, UsageClient
 from usage_monitor.leegality.minting import TokenMinter
 from usage_monitor.leegality.tokens import TokenBook, TokenSource
 from usage_monitor.messages.render import iso, usage_text
-from usage_monitor.observability import FleetMetrics, logger, metrics
+from usage_monitor.observability import FleetMetrics, log_every_entry, logger, metrics
 from usage_monitor.storage.store import DynamoStore, StoredState, usage_points
 
 
@@ -52,8 +53,9 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, Any]:
         extra = {
-            "skipped": self.skipped,
-            "repeated": self.repeated,
+            # Count and first entries: the log names every one, the summary (the idempotency record) cannot.
+            "skipped": first_entries(self.skipped, SUMMARY_LIST_MAX),
+            "repeated": first_entries(self.repeated, SUMMARY_LIST_MAX),
             "unchecked": self.unchecked,
             "tokens_minted": self.tokens_minted,
         }
@@ -130,7 +132,9 @@ class Monitor:
             CheckResult(RUN_SCOPE, request.captured_at), run_state, request.captured_at, summary, None, fleet
         )
         if listed.skipped:
-            logger.warning("license list entries skipped", extra={"skipped": [s.describe() for s in listed.skipped]})
+            log_every_entry(
+                logger.warning, "license list entries skipped", "skipped", [s.describe() for s in listed.skipped]
+            )
         summary.skipped = [s.escaped for s in listed.invalid]
         summary.repeated = [s.escaped for s in listed.skipped if s.duplicate]
         # Only a run over the configured fleet can tell that its list is clean again (not a chunk or an override).
