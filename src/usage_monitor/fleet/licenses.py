@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from usage_monitor.core.errors import ConfigError
-from usage_monitor.core.license_entries import LicenseList, parse_lines
+from usage_monitor.core.license_entries import LicenseList, parse_lines, parse_list_bytes
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -76,7 +76,8 @@ def resolve_license_ids(
 
 
 class LicenseListSource:
-    """Reads the S3 license list, reusing it for `max_age_seconds` (like the secret) in a warm container.
+    """Reads the S3 license list (UTF-8, or UTF-16/32 with a byte-order mark), reusing it for
+    `max_age_seconds` (like the secret) in a warm container.
 
     After that age the object is fetched again with `If-None-Match` on the last ETag, so an unchanged
     list costs a 304 and no parsing; a changed one is picked up by the next run after the age expires.
@@ -132,11 +133,8 @@ class LicenseListSource:
             body.close()
         if len(data) > self._max_bytes:
             raise LicenseListUnavailable(self.uri, f"it is more than {self._max_bytes} bytes")
-        try:
-            text = data.decode("utf-8-sig")  # A byte-order mark (spreadsheet exports) is tolerated.
-        except UnicodeDecodeError as exc:
-            raise LicenseListUnavailable(self.uri, f"it is not UTF-8 text (byte {exc.start})") from None
-        return parse_license_list(text, self.uri)
+        # Line by line: one undecodable byte costs its own entry, never the fleet (UTF-16/32 by their mark).
+        return parse_list_bytes(data, f"{SETTING} {self.uri}")
 
 
 def _status(exc: Exception) -> int | None:
