@@ -28,6 +28,11 @@ class RunRequest:
     # reports in its config_problem alert, rather than a manual override or a fan-out chunk.
     fleet: bool = False
 
+    @property
+    def listed(self) -> LicenseList | None:
+        """The licenses the event or the caller named, with the entries skipped on the way; None: none named."""
+        return LicenseList(self.license_ids, self.skipped) if self.license_ids else None
+
 
 ACTIONS = ("check", "digest")
 

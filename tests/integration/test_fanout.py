@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -208,3 +209,38 @@ def test_the_sample_worker_event_runs(harness: Harness) -> None:
 
     captured_at = json.loads(load_event("sqs-chunk.json")["Records"][0]["body"])["captured_at"]
     assert harness.snapshot(license_id, captured_at)["status"] == "ok"
+
+
+def _skipped_lines(output: io.StringIO) -> list[list[str]]:
+    lines = [json.loads(line) for line in output.getvalue().splitlines()]
+    return [line["skipped"] for line in lines if line["message"] == "license list entries skipped"]
+
+
+def test_a_dispatched_manual_run_reports_its_bad_and_repeated_ids_like_one_checked_in_place(
+    harness: Harness, log_output: io.StringIO
+) -> None:
+    # Given a manual run naming 5 licenses (more than a chunk of 3), one invalid entry and one repeat
+    add_licenses(harness, dict.fromkeys(SEVEN, HEALTHY))
+    request = {"license_ids": [*SEVEN[:3], "bad id!", "lic-1", *SEVEN[3:5]]}
+    harness.configure()  # fan-out off: checked in place
+    in_place = harness.invoke(request)
+    in_place_logged = _skipped_lines(log_output)
+    log_output.truncate(0)
+    log_output.seek(0)
+
+    # When the same request runs with fan-out on
+    harness.configure(FANOUT_QUEUE_URL=create_work_queue(harness.session), FANOUT_CHUNK_SIZE="3")
+    dispatched = harness.invoke(request)
+
+    # Then it is dispatched, and its report is the in-place one: summary and log line alike
+    assert (dispatched["dispatched"], dispatched["chunks"]) == (5, 2)
+    assert in_place["checked"] == 5
+    assert (dispatched["skipped"], dispatched["repeated"]) == (in_place["skipped"], in_place["repeated"])
+    assert (dispatched["skipped"], dispatched["repeated"]) == (["bad id!"], ["lic-1"])
+    assert _skipped_lines(log_output) == in_place_logged
+    assert in_place_logged == [
+        [
+            "event field 'license_ids' position 4: 'bad id!' is not 1-128 characters of A-Z, a-z, 0-9, '.', '_', '-'",
+            "event field 'license_ids' position 5: 'lic-1' is listed twice (first at position 1); checked once",
+        ]
+    ]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,22 +14,10 @@ from tests.integration.conftest import HEALTHY, Harness, add_licenses
 from tests.integration.test_metrics import emf_documents, metric_values
 from usage_monitor.core.aws_limits import LOG_LINE_MAX_BYTES, LOG_LIST_MAX, SUMMARY_LIST_MAX
 from usage_monitor.core.models import KNOWN_RESOURCES
-from usage_monitor.observability import MAX_RESOURCE_SERIES, logger
+from usage_monitor.observability import MAX_RESOURCE_SERIES
 
 T1 = "2026-11-24T09:15:00Z"
 INVALID_LINES = 9_000
-
-
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    """What the Powertools logger writes. Its handler holds the stdout of the moment it was built (pytest's
-    own capture, at import), which `capsys` does not see; EMF metrics are printed and `capsys` sees those."""
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    buffer = io.StringIO()
-    previous = handler.setStream(buffer)
-    yield buffer
-    handler.setStream(previous)
 
 
 def printed_lines(text: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from usage_monitor.core.errors import ConfigError
@@ -52,7 +52,7 @@ def parse_license_list(text: str, uri: str) -> LicenseList:
 
 
 def resolve_license_ids(
-    override: Sequence[str] | None,
+    override: LicenseList | None,
     configured: LicenseList,
     listed: LicenseList,
     named: Callable[[], LicenseList],
@@ -62,8 +62,8 @@ def resolve_license_ids(
     Raises `ConfigError` when every source is empty, or when entries were written and none is valid
     (falling back to the secret then would check licenses the operator did not list).
     """
-    if override:
-        return LicenseList(tuple(override))
+    if override is not None and override.ids:
+        return override  # with its skipped entries: the caller's report names them, whichever path runs
     ids = (configured + listed).require_valid("LICENSE_IDS and the LICENSE_LIST_S3_URI list")
     if not ids.ids:
         ids = named().require_valid("the tokens secret's license keys")

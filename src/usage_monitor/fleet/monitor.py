@@ -131,12 +131,7 @@ class Monitor:
         summary.alerts += self._notify(
             CheckResult(RUN_SCOPE, request.captured_at), run_state, request.captured_at, summary, None, fleet
         )
-        if listed.skipped:
-            log_every_entry(
-                logger.warning, "license list entries skipped", "skipped", [s.describe() for s in listed.skipped]
-            )
-        summary.skipped = [s.escaped for s in listed.invalid]
-        summary.repeated = [s.escaped for s in listed.skipped if s.duplicate]
+        report_list(listed, summary)
         # Only a run over the configured fleet can tell that its list is clean again (not a chunk or an override).
         fleet_run = request.fleet or not request.license_ids
         capacity = (self.config.max_concurrency, self.config.fan_out)
@@ -194,8 +189,8 @@ class Monitor:
         return self._notify(CheckResult(key, captured_at), stored, captured_at, summary, None, fleet, evaluation)
 
     def _license_ids(self, request: RunRequest, book: TokenBook) -> LicenseList:
-        if request.license_ids:
-            return LicenseList(request.license_ids, request.skipped)
+        if request.listed is not None:
+            return request.listed
         configured = LicenseList(self.config.license_ids, self.config.license_ids_skipped)
         return resolve_license_ids(None, configured, LicenseList(), lambda: book.license_list)
 
@@ -314,8 +309,6 @@ class Monitor:
         metrics.add_metric(name="ChecksFailed", unit=MetricUnit.Count, value=len(summary.failed))
         metrics.add_metric(name="AlertsPublishedTotal", unit=MetricUnit.Count, value=summary.alerts)
         metrics.add_metric(name="AlertPublishFailures", unit=MetricUnit.Count, value=summary.publish_failures)
-        metrics.add_metric(name="LicenseEntriesSkipped", unit=MetricUnit.Count, value=len(summary.skipped))
-        metrics.add_metric(name="LicenseEntriesRepeated", unit=MetricUnit.Count, value=len(summary.repeated))
         metrics.add_metric(name="LicensesUnchecked", unit=MetricUnit.Count, value=summary.unchecked)
         metrics.add_metric(name="AlertsDamped", unit=MetricUnit.Count, value=summary.damped)
         fleet.emit()
@@ -338,6 +331,18 @@ def _will_alert_on_thresholds(alert: Alert | None) -> bool:
     return alert is not None and any(
         c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) for c in alert.resource_changes
     )
+
+
+def report_list(listed: LicenseList, summary: RunSummary) -> None:
+    """What a run says about its list, whether it checks it in place or dispatches it: every skipped entry
+    in the log, the invalid and the repeated ones in the summary, their counts as metrics."""
+    if listed.skipped:
+        described = [s.describe() for s in listed.skipped]
+        log_every_entry(logger.warning, "license list entries skipped", "skipped", described)
+    summary.skipped = [s.escaped for s in listed.invalid]
+    summary.repeated = [s.escaped for s in listed.skipped if s.duplicate]
+    metrics.add_metric(name="LicenseEntriesSkipped", unit=MetricUnit.Count, value=len(summary.skipped))
+    metrics.add_metric(name="LicenseEntriesRepeated", unit=MetricUnit.Count, value=len(summary.repeated))
 
 
 def report_rejected(license_ids: list[str], summary: RunSummary) -> None:

@@ -97,7 +97,7 @@ def test_event_override_wins_and_nothing_else_is_read():
     def named() -> LicenseList:
         raise AssertionError("the secret must not be read")
 
-    assert resolve_license_ids(("x",), listed("a"), listed("b"), named).ids == ("x",)
+    assert resolve_license_ids(listed("x"), listed("a"), listed("b"), named).ids == ("x",)
 
 
 def test_license_ids_and_the_s3_list_are_combined():
