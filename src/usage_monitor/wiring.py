@@ -189,7 +189,8 @@ class ScheduledRun:
             listed = self._every_license(request)
             # A manual run has no scheduler execution id; the chunks still need one for idempotency.
             run_id = request.run_id or f"manual-{uuid.uuid4()}"
-            return listed, plan_chunks(request.captured_at, run_id, listed.ids, self.settings.fanout_chunk_size)
+            size = self.settings.fanout_chunk_size
+            return listed, plan_chunks(request.captured_at, run_id, listed.ids, size, fleet=not request.license_ids)
 
         listed, chunks = self._guarded(request, plan)
         alerts = 0

@@ -134,13 +134,20 @@ class Monitor:
         report_list(listed, summary)
         # Only a run over the configured fleet can tell that its list is clean again (not a chunk or an override).
         fleet_run = request.fleet or not request.license_ids
-        capacity = (self.config.max_concurrency, self.config.fan_out)
+        capacity = (self.config.max_concurrency, self.config.fan_out_chunk_size)
         problems = run_problems(
             listed, fleet_run, summary.unchecked, self.config.config_problem_critical_percent, capacity
         )
         for kind, problem in problems.items():
+            known: dict[str, StoredState] | None = states
+            may_recover = fleet_run
+            if kind is ProblemKind.CAPACITY and problem is None and self._dispatch_in_time(request):
+                # The last chunk of a fleet dispatch that all reached every license: the fleet fits again.
+                # Its state is read afresh, since other chunks ran since this one read it.
+                may_recover = True
+                known = None
             summary.alerts += self.report_problem(
-                kind, problem, request.captured_at, summary, states, fleet, may_recover=fleet_run
+                kind, problem, request.captured_at, summary, known, fleet, may_recover=may_recover
             )
         summary.tokens_minted = credentials.tokens_minted
         self._emit_run_metrics(summary, fleet)
@@ -187,6 +194,17 @@ class Monitor:
         )
         summary = summary or RunSummary(captured_at=iso(captured_at))
         return self._notify(CheckResult(key, captured_at), stored, captured_at, summary, None, fleet, evaluation)
+
+    def _dispatch_in_time(self, request: RunRequest) -> bool:
+        """For a chunk of a fleet dispatch that reached every license: records it, and says whether every
+        chunk of that dispatch now has (the dispatcher knows the dispatch, each worker only its chunk)."""
+        if request.chunk is None or not request.dispatch_of_fleet or request.run_id is None:
+            return False
+        try:
+            return self.store.chunk_in_time(request.run_id, request.captured_at, *request.chunk)
+        except Exception:  # Never worth the chunk's results: the next dispatch can clear the problem.
+            logger.exception("could not record the chunk as checked in time", extra={"run_id": request.run_id})
+            return False
 
     def _license_ids(self, request: RunRequest, book: TokenBook) -> LicenseList:
         if request.listed is not None:
