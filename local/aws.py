@@ -150,13 +150,15 @@ class FakeContext:
         return int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000)
 
 
-def put_license_list(session: Any, text: str, *, bucket: str = "fleet-config", key: str = "licenses.txt") -> str:
+def put_license_list(
+    session: Any, text: str | bytes, *, bucket: str = "fleet-config", key: str = "licenses.txt"
+) -> str:
     """An S3 license list (creating the bucket if needed); returns its `s3://bucket/key` URI."""
     s3 = session.client("s3", region_name=REGION)
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if bucket not in existing:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
+    s3.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8") if isinstance(text, str) else text)
     return f"s3://{bucket}/{key}"
 
 

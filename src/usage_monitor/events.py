@@ -27,6 +27,15 @@ class RunRequest:
     # Whether `license_ids` is the configured fleet (LICENSE_IDS + S3 list), whose list problems the run
     # reports in its config_problem alert, rather than a manual override or a fan-out chunk.
     fleet: bool = False
+    # A fan-out chunk's (number, of how many) in its dispatch, which `run_id` names; None: not a chunk.
+    chunk: tuple[int, int] | None = None
+    # The chunk's dispatch covers the configured fleet (a scheduled run), not a manual run's list.
+    dispatch_of_fleet: bool = False
+
+    @property
+    def listed(self) -> LicenseList | None:
+        """The licenses the event or the caller named, with the entries skipped on the way; None: none named."""
+        return LicenseList(self.license_ids, self.skipped) if self.license_ids else None
 
 
 ACTIONS = ("check", "digest")

@@ -17,7 +17,7 @@ from usage_monitor.events import RunRequest
 from usage_monitor.fleet.check_pool import RemainingSeconds
 from usage_monitor.fleet.fanout import Chunk, SqsDispatcher, parse_chunk, plan_chunks
 from usage_monitor.fleet.licenses import LicenseListSource, resolve_license_ids
-from usage_monitor.fleet.monitor import Monitor
+from usage_monitor.fleet.monitor import Monitor, RunSummary, report_list
 from usage_monitor.fleet.run_config import RunConfig
 from usage_monitor.leegality.client import LeegalityClient, default_retry
 from usage_monitor.leegality.minting import TokenMinter
@@ -189,7 +189,8 @@ class ScheduledRun:
             listed = self._every_license(request)
             # A manual run has no scheduler execution id; the chunks still need one for idempotency.
             run_id = request.run_id or f"manual-{uuid.uuid4()}"
-            return listed, plan_chunks(request.captured_at, run_id, listed.ids, self.settings.fanout_chunk_size)
+            size = self.settings.fanout_chunk_size
+            return listed, plan_chunks(request.captured_at, run_id, listed.ids, size, fleet=not request.license_ids)
 
         listed, chunks = self._guarded(request, plan)
         alerts = 0
@@ -197,26 +198,20 @@ class ScheduledRun:
             # Workers see chunks only: the dispatcher speaks for the configured list.
             problem = list_problem(listed.skipped, listed.entries, self.settings.config_problem_critical_percent)
             alerts = self.monitor.report_problem(ProblemKind.CONFIG, problem, request.captured_at)
-        metrics.add_metric(name="LicenseEntriesSkipped", unit=MetricUnit.Count, value=len(listed.invalid))
         calls = self._guarded(request, lambda: dispatcher.send(chunks))
         dispatched = sum(len(c.license_ids) for c in chunks)
         metrics.add_metric(name="LicensesDispatched", unit=MetricUnit.Count, value=dispatched)
-        summary = {
-            "captured_at": iso(request.captured_at),
-            "checked": 0,
-            "failed": [],
-            "alerts": alerts,
-            "dispatched": dispatched,
-            "chunks": len(chunks),
-            **({"skipped": [s.escaped for s in listed.invalid]} if listed.invalid else {}),
-        }
+        # The same report as a run checked in place: skipped and repeated entries logged and summarised.
+        run = RunSummary(captured_at=iso(request.captured_at), alerts=alerts)
+        report_list(listed, run)
+        summary = {**run.to_dict(), "dispatched": dispatched, "chunks": len(chunks)}
         logger.info("run dispatched", extra={**summary, "send_message_batch_calls": calls})
         return summary
 
     def _every_license(self, request: RunRequest) -> LicenseList:
         use_list = self.license_list is not None and not request.license_ids
         return resolve_license_ids(
-            request.license_ids,
+            request.listed,
             self._configured(),
             self.license_list.load() if use_list and self.license_list is not None else LicenseList(),
             named=lambda: self.monitor.tokens.load().license_list,

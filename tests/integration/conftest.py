@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +16,7 @@ from moto import mock_aws
 from local.aws import REGION, FakeContext, LocalStack, PublishedAlert, delivered_messages, provision, published_alerts
 from local.simulator import LeegalitySimulator, usage_of
 from usage_monitor import app
+from usage_monitor.observability import logger
 
 HEALTHY = usage_of(users=(233, 1000), departments=(23, 1000), signatures=(23, 1000), certificates=(23, 1000))
 
@@ -102,6 +105,18 @@ def harness(simulator: LeegalitySimulator, monkeypatch: pytest.MonkeyPatch) -> I
         harness.configure(HTTP_READ_TIMEOUT_SECONDS="2", HTTP_CONNECT_TIMEOUT_SECONDS="2")
         yield harness
     app.reset()
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """What the Powertools logger writes. Its handler holds the stdout of the moment it was built (pytest's
+    own capture, at import), which `capsys` does not see; EMF metrics are printed and `capsys` sees those."""
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)
 
 
 def add_licenses(

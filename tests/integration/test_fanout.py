@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 import pytest
 
 from local.aws import REGION, FakeContext, create_work_queue, lambda_sqs_event, load_event, put_license_list
-from local.simulator import usage_of
+from local.simulator import Reply, usage_of
 from tests.integration.conftest import HEALTHY, Harness, add_licenses, scheduled_event
 from usage_monitor import app
 from usage_monitor.core.errors import ConfigError
@@ -53,9 +54,9 @@ def test_dispatcher_queues_chunks_and_workers_check_them_like_one_run(harness: H
     assert harness.simulator.requests == []
     work = lambda_sqs_event(harness.session, queue_url)
     assert _bodies(work) == [
-        {"captured_at": T1, "run_id": "exec-1", "license_ids": SEVEN[0:3], "chunk": 1, "chunks": 3},
-        {"captured_at": T1, "run_id": "exec-1", "license_ids": SEVEN[3:6], "chunk": 2, "chunks": 3},
-        {"captured_at": T1, "run_id": "exec-1", "license_ids": SEVEN[6:7], "chunk": 3, "chunks": 3},
+        {"captured_at": T1, "run_id": "exec-1", "license_ids": SEVEN[0:3], "chunk": 1, "chunks": 3, "fleet": True},
+        {"captured_at": T1, "run_id": "exec-1", "license_ids": SEVEN[3:6], "chunk": 2, "chunks": 3, "fleet": True},
+        {"captured_at": T1, "run_id": "exec-1", "license_ids": SEVEN[6:7], "chunk": 3, "chunks": 3, "fleet": True},
     ]
 
     # And the workers, fed what SQS delivers, check every license once
@@ -208,3 +209,85 @@ def test_the_sample_worker_event_runs(harness: Harness) -> None:
 
     captured_at = json.loads(load_event("sqs-chunk.json")["Records"][0]["body"])["captured_at"]
     assert harness.snapshot(license_id, captured_at)["status"] == "ok"
+
+
+def _skipped_lines(output: io.StringIO) -> list[list[str]]:
+    lines = [json.loads(line) for line in output.getvalue().splitlines()]
+    return [line["skipped"] for line in lines if line["message"] == "license list entries skipped"]
+
+
+def test_a_dispatched_manual_run_reports_its_bad_and_repeated_ids_like_one_checked_in_place(
+    harness: Harness, log_output: io.StringIO
+) -> None:
+    # Given a manual run naming 5 licenses (more than a chunk of 3), one invalid entry and one repeat
+    add_licenses(harness, dict.fromkeys(SEVEN, HEALTHY))
+    request = {"license_ids": [*SEVEN[:3], "bad id!", "lic-1", *SEVEN[3:5]]}
+    harness.configure()  # fan-out off: checked in place
+    in_place = harness.invoke(request)
+    in_place_logged = _skipped_lines(log_output)
+    log_output.truncate(0)
+    log_output.seek(0)
+
+    # When the same request runs with fan-out on
+    harness.configure(FANOUT_QUEUE_URL=create_work_queue(harness.session), FANOUT_CHUNK_SIZE="3")
+    dispatched = harness.invoke(request)
+
+    # Then it is dispatched, and its report is the in-place one: summary and log line alike
+    assert (dispatched["dispatched"], dispatched["chunks"]) == (5, 2)
+    assert in_place["checked"] == 5
+    assert (dispatched["skipped"], dispatched["repeated"]) == (in_place["skipped"], in_place["repeated"])
+    assert (dispatched["skipped"], dispatched["repeated"]) == (["bad id!"], ["lic-1"])
+    assert _skipped_lines(log_output) == in_place_logged
+    assert in_place_logged == [
+        [
+            "event field 'license_ids' position 4: 'bad id!' is not 1-128 characters of A-Z, a-z, 0-9, '.', '_', '-'",
+            "event field 'license_ids' position 5: 'lic-1' is listed twice (first at position 1); checked once",
+        ]
+    ]
+
+
+def _dispatch_and_work(harness: Harness, queue_url: str, time: str, slow_chunk: int | None = None) -> list[str]:
+    """One scheduled dispatch, then its chunks one per worker invocation (BatchSize 1); `slow_chunk` gets a
+    worker whose deadline comes before its first license answers. Returns the event types alerted after each."""
+    harness.invoke(scheduled_event(time, event_id=f"exec-{time}"))
+    records = sorted(
+        lambda_sqs_event(harness.session, queue_url)["Records"], key=lambda r: json.loads(r["body"])["chunk"]
+    )
+    seen = []
+    for number, record in enumerate(records, start=1):
+        timeout = 1.5 if number == slow_chunk else 30.0
+        context = FakeContext(function_name="usage-monitor-worker", timeout_seconds=timeout)
+        assert app.worker_handler({"Records": [record]}, context) == {"batchItemFailures": []}
+        seen.append(",".join(a.attributes["event_type"] for a in harness.alerts()))
+    return seen
+
+
+def test_a_workers_capacity_alert_recovers_when_a_later_dispatch_is_all_in_time(
+    harness: Harness, queue_url: str
+) -> None:
+    # Given 7 licenses in chunks of 3, checked one at a time, and lic-4 (chunk 2) hanging on the first dispatch
+    add_licenses(harness, dict.fromkeys(SEVEN, HEALTHY))
+    harness.configure(
+        FANOUT_QUEUE_URL=queue_url, FANOUT_CHUNK_SIZE="3", MAX_CONCURRENCY="1", DEADLINE_MARGIN_SECONDS="1"
+    )
+    harness.simulator.script("lic-4", Reply(action="hang", delay=2))
+
+    # When chunk 2's worker reaches its deadline first
+    after_first = _dispatch_and_work(harness, queue_url, "2026-11-24T09:15:00Z", slow_chunk=2)
+
+    # Then one capacity alert, whose advice names the worker's knobs, not a timeout the template fixes
+    assert after_first == ["", "capacity", "capacity"]
+    (alert,) = harness.alerts()
+    assert alert.attributes == {"event_type": "capacity", "severity": "critical", "license_id": "*"}
+    assert "Lower FanOutChunkSize (now 3) so each worker invocation checks fewer licenses" in alert.email
+    assert "or raise MaxConcurrency (now 1)." in alert.email
+    assert "Timeout" not in alert.email
+
+    # When every chunk of the next dispatch reaches every license, the last one to finish sends `recovered`
+    after_second = _dispatch_and_work(harness, queue_url, "2026-11-24T09:30:00Z")
+    assert after_second == ["capacity", "capacity", "capacity,recovered"]
+
+    # And a capacity problem after that is a new one, alerted again
+    harness.simulator.script("lic-7", Reply(action="hang", delay=2))
+    after_third = _dispatch_and_work(harness, queue_url, "2026-11-24T09:45:00Z", slow_chunk=3)
+    assert after_third[-1] == "capacity,recovered,capacity"

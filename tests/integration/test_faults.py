@@ -6,6 +6,7 @@ come from AWS itself (throttling, unprocessed items, an unknown topic).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -448,7 +449,9 @@ def test_redelivered_event_is_idempotent_even_after_a_state_change(harness: Harn
 # --- Token hygiene across every fault ---------------------------------------------------------
 
 
-def test_no_token_in_any_log_snapshot_alert_or_aws_call(harness: Harness, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_token_in_any_log_snapshot_alert_or_aws_call(
+    harness: Harness, capsys: pytest.CaptureFixture[str], log_output: io.StringIO
+) -> None:
     faults = {
         "f-429": Reply(429, "", headers={"Retry-After": "0"}),
         "f-503": Reply(503, "<html>down</html>", content_type="text/html"),
@@ -482,9 +485,11 @@ def test_no_token_in_any_log_snapshot_alert_or_aws_call(harness: Harness, capsys
             json.dumps(harness.table.scan()["Items"], default=str),
             json.dumps([a.__dict__ for a in harness.alerts()]),
             *capsys.readouterr(),
+            log_output.getvalue(),  # the Powertools logger's lines, which capsys does not see
         ]
     )
     assert len(aws_calls) > 5
+    assert '"message":"license check failed"' in log_output.getvalue()
     assert "[redacted]" in everything
     for token in [*tokens.values(), "tok-WRONG-401-SECRET"]:
         assert token not in everything

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from decimal import Decimal
 
@@ -283,7 +284,9 @@ def test_classic_scheduled_event_sets_captured_at(harness: Harness) -> None:
     assert harness.snapshot("x", event["time"])["status"] == "ok"
 
 
-def test_tokens_never_reach_logs_snapshots_or_alerts(harness: Harness, capsys: pytest.CaptureFixture[str]) -> None:
+def test_tokens_never_reach_logs_snapshots_or_alerts(
+    harness: Harness, capsys: pytest.CaptureFixture[str], log_output: io.StringIO
+) -> None:
     tokens = add_licenses(
         harness,
         {"ok": usage_of(users=(99, 100)), "rejected": HEALTHY, "broken": HEALTHY},
@@ -300,8 +303,10 @@ def test_tokens_never_reach_logs_snapshots_or_alerts(harness: Harness, capsys: p
     stored = json.dumps(harness.table.scan()["Items"], default=str)
     published = json.dumps([a.__dict__ for a in harness.alerts()])
     output = capsys.readouterr()
+    logged = log_output.getvalue()  # the Powertools logger's lines, which capsys does not see
+    assert '"message":"run finished"' in logged
     for token in tokens.values():
         assert token not in stored
         assert token not in published
-        assert token not in output.out + output.err
+        assert token not in output.out + output.err + logged
     assert "[redacted]" in stored

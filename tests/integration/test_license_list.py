@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+
 import pytest
 
 from local.aws import put_license_list
@@ -67,6 +69,49 @@ def test_a_bad_id_in_the_object_is_skipped_naming_the_uri_and_the_line(harness: 
     (alert,) = harness.alerts()
     assert alert.attributes == {"event_type": "config_problem", "severity": "critical", "license_id": "*"}
     assert f"LICENSE_LIST_S3_URI {uri} line 2: 'lic 2'" in alert.email
+
+
+def test_a_windows_1252_list_costs_only_its_undecodable_line(harness: Harness) -> None:
+    # Given a Windows export: a comment and one ID line with Latin-1 bytes (0xE9, "é"), two good IDs
+    _fleet(harness, "lic-1", "lic-2")
+    uri = put_license_list(harness.session, b"# Soci\xe9t\xe9 G\xe9n\xe9rale\r\nlic-1\r\nlic-\xe92\r\nlic-2\r\n")
+    harness.configure(LICENSE_LIST_S3_URI=uri)
+
+    summary = harness.invoke(time=T1)
+
+    # Then the comment is ignored, the good IDs are checked, the bad line is one skipped entry
+    assert (summary["checked"], summary["skipped"]) == (2, ["lic-\\xe92"])
+    assert sorted(r.license_id for r in harness.simulator.requests) == ["lic-1", "lic-2"]
+    (alert,) = harness.alerts()
+    assert alert.attributes["event_type"] == "config_problem"
+    assert f"LICENSE_LIST_S3_URI {uri} line 3: 'lic-\\xe92' is not valid UTF-8 text" in alert.email
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig", "utf-32"])
+def test_a_list_with_a_byte_order_mark_is_read_in_its_encoding(harness: Harness, encoding: str) -> None:
+    _fleet(harness, "lic-1", "lic-2")
+    text = "# Société Générale\r\nlic-1\r\nlic-2 # ∑ ünïcode\r\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = codecs.BOM_UTF16_BE + data  # Python's "utf-16" writes the machine's order; this is the other one
+    harness.configure(LICENSE_LIST_S3_URI=put_license_list(harness.session, data))
+
+    summary = harness.invoke(time=T1)
+
+    assert summary == {"captured_at": T1, "checked": 2, "failed": [], "alerts": 0}
+    assert harness.alerts() == []
+
+
+def test_an_undecodable_utf_16_line_is_one_skipped_entry(harness: Harness) -> None:
+    # A lone UTF-16 surrogate (0xD800) on line 2: that line alone is undecodable
+    _fleet(harness, "lic-1", "lic-3")
+    data = codecs.BOM_UTF16_LE + "lic-1\n".encode("utf-16-le") + b"\x00\xd8\n\x00" + "lic-3\n".encode("utf-16-le")
+    harness.configure(LICENSE_LIST_S3_URI=put_license_list(harness.session, data))
+
+    summary = harness.invoke(time=T1)
+
+    assert (summary["checked"], summary["skipped"]) == (2, ["\\x00\\xd8"])
+    assert "line 2: '\\x00\\xd8' is not valid UTF-16 text" in harness.alerts()[0].email
 
 
 def test_a_missing_object_fails_the_run_naming_the_uri_then_recovers(harness: Harness) -> None:

@@ -77,11 +77,22 @@ def settings_problem(message: str) -> RunProblem:
     )
 
 
-def capacity_problem(unchecked: int, total: int, max_concurrency: int, fan_out: bool) -> RunProblem:
-    """Licenses not reached before the run's deadline, with what to change."""
-    advice = f"Raise MaxConcurrency (now {max_concurrency}) or the function's Timeout" + (
-        "." if fan_out else ", or turn on FanOut so each run is split over worker invocations."
-    )
+def capacity_problem(unchecked: int, total: int, max_concurrency: int, chunk_size: int | None) -> RunProblem:
+    """Licenses not reached before the run's deadline, with what to change (`chunk_size`: FanOut's, None off).
+
+    With FanOut on, the knobs a stack parameter sets for each worker invocation: its share of licenses
+    and how many it checks at once (the worker's timeout is fixed by the template).
+    """
+    if chunk_size is not None:
+        advice = (
+            f"Lower FanOutChunkSize (now {chunk_size}) so each worker invocation checks fewer licenses, "
+            f"or raise MaxConcurrency (now {max_concurrency})."
+        )
+    else:
+        advice = (
+            f"Raise MaxConcurrency (now {max_concurrency}) or the function's Timeout, "
+            "or turn on FanOut so each run is split over worker invocations."
+        )
     return RunProblem(
         ProblemKind.CAPACITY,
         True,
@@ -95,7 +106,7 @@ def capacity_problem(unchecked: int, total: int, max_concurrency: int, fan_out: 
 
 
 def run_problems(
-    listed: LicenseList, fleet_run: bool, unchecked: int, critical_percent: float, capacity: tuple[int, bool]
+    listed: LicenseList, fleet_run: bool, unchecked: int, critical_percent: float, capacity: tuple[int, int | None]
 ) -> dict[ProblemKind, RunProblem | None]:
     """This run's problem (or None) per kind it can speak for.
 

@@ -8,7 +8,7 @@ is reported, never rounded. Pure: no AWS imports.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 
 from usage_monitor.core.numbers import number_text
@@ -28,6 +28,32 @@ SNS_MAX_ATTRIBUTES = 10
 METRIC_MAX_MAGNITUDE = 2.0**360
 DIMENSION_MAX_CHARS = 1024
 MAX_PROBLEMS_LISTED = 3
+# CloudWatch Logs takes events up to 1 MB (256 KB until 2025) and cuts longer ones, which then no longer parse
+# as JSON: every structured log line is kept within the older, safer 256 KB, Lambda's own prefix included.
+LOG_LINE_MAX_BYTES = 256 * 1024
+LOG_LIST_MAX = 100  # entries of one list kept in a log line; a last entry says how many more there were
+LOG_TEXT_MAX = 8 * 1024  # characters of one string kept in a log line (a traceback, an upstream message)
+# Entries of a list in a run's summary, the Lambda response and the idempotency record (a DynamoDB item of
+# at most 400 KB); below LOG_LIST_MAX, so "run finished" logs the summary's lists as they are.
+SUMMARY_LIST_MAX = 50
+LOG_KEYS_MAX = 200  # keys of one mapping kept in a log line
+# The keys a log line keeps when even the bounded line is too long: who logged what, where and when.
+LOG_ESSENTIAL_KEYS = (
+    "level",
+    "location",
+    "message",
+    "timestamp",
+    "service",
+    "cold_start",
+    "function_name",
+    "function_request_id",
+    "correlation_id",
+    "xray_trace_id",
+    "run_id",
+    "chunk",
+    "license_id",
+    "exception_name",
+)
 
 
 def item_problems(item: Mapping[str, object]) -> list[str]:
@@ -91,6 +117,46 @@ def sns_message_problems(subject: str, message: str, attributes: Mapping[str, st
     if size > SNS_MESSAGE_MAX_BYTES:
         problems.append(f"the message is {size:,} bytes; SNS takes at most {SNS_MESSAGE_MAX_BYTES:,}")
     return problems
+
+
+def bounded_for_log(value: object) -> object:
+    """`value` with every list cut to its first `LOG_LIST_MAX` entries plus one saying how many more,
+    every string to `LOG_TEXT_MAX` characters and every mapping to `LOG_KEYS_MAX` keys, at any depth."""
+    if isinstance(value, str):
+        return value if len(value) <= LOG_TEXT_MAX else f"{value[:LOG_TEXT_MAX]}... ({len(value):,} characters)"
+    if isinstance(value, Mapping):
+        items = list(value.items())
+        kept: dict[object, object] = {key: bounded_for_log(inner) for key, inner in items[:LOG_KEYS_MAX]}
+        if len(items) > LOG_KEYS_MAX:
+            kept["..."] = f"and {len(items) - LOG_KEYS_MAX} more keys ({len(items)} in all)"
+        return kept
+    if isinstance(value, list | tuple | set | frozenset):
+        return first_entries([bounded_for_log(inner) for inner in list(value)[:LOG_LIST_MAX]], LOG_LIST_MAX, len(value))
+    return value
+
+
+def first_entries(entries: Sequence[object], limit: int, total: int | None = None) -> list[object]:
+    """The first `limit` entries, then one saying how many more of `total` (default: all) there were."""
+    total = len(entries) if total is None else total
+    if total <= limit:
+        return list(entries)
+    return [*entries[:limit], f"... and {total - limit} more ({total} in all)"]
+
+
+def essential_log_keys(record: Mapping[str, object], size: int) -> dict[str, object]:
+    """What is left of a log line still over `LOG_LINE_MAX_BYTES` once bounded: its identifying keys
+    (strings cut to 1,000 characters), the names of the keys left out and the size it had."""
+    kept = {key: _cut(record[key], 1000) for key in LOG_ESSENTIAL_KEYS if key in record}
+    left_out = [key for key in record if key not in kept]
+    return {
+        **kept,
+        "log_line_cut": f"{size:,} bytes, more than {LOG_LINE_MAX_BYTES:,}: only these keys were kept",
+        "keys_left_out": [_cut(key, 100) for key in left_out[:LOG_LIST_MAX]],
+    }
+
+
+def _cut(value: object, limit: int) -> object:
+    return value[:limit] if isinstance(value, str) else value
 
 
 def metric_value_ok(value: float) -> bool:

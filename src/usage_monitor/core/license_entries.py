@@ -8,6 +8,7 @@ once and its repeat reported as a warning. Only a list with entries but no valid
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +19,31 @@ LICENSE_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 INVALID_REASON = "is not 1-128 characters of A-Z, a-z, 0-9, '.', '_', '-'"
 RAW_MAX = 60  # characters of a skipped entry kept for messages: enough to recognise, never a whole line
+
+# An S3 list is UTF-8 unless a byte-order mark says otherwise (Windows and spreadsheet exports write one).
+# UTF-32 first: its little-endian mark begins with UTF-16's.
+BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+# Undecodable bytes become U+DC00 + byte (Python's `surrogateescape` for every byte, ASCII included, which
+# UTF-16 needs): no decoder yields such a lone surrogate, so an entry holding one is an undecodable entry.
+# Environment variables arrive the same way: Python decodes `os.environ` with `surrogateescape`.
+BYTES_ERRORS = "usage-monitor-escape-bytes"
+_ESCAPED_BYTES = range(0xDC00, 0xDD00)
+
+
+def _escape_bytes(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return "".join(chr(0xDC00 + byte) for byte in bad), error.end
+
+
+codecs.register_error(BYTES_ERRORS, _escape_bytes)
 
 
 @dataclass(frozen=True)
@@ -69,15 +95,22 @@ class LicenseList:
         raise ConfigError(f"no valid license ID in {what}: {named}{more}")
 
 
-def parse_entries(entries: Iterable[tuple[str, str]], source: str) -> LicenseList:
-    """(where, raw entry) pairs → valid IDs and skipped entries; blank entries are ignored."""
+def parse_entries(entries: Iterable[tuple[str, str]], source: str, encoding: str = "UTF-8") -> LicenseList:
+    """(where, raw entry) pairs → valid IDs and skipped entries; blank entries are ignored.
+
+    An entry with bytes its source's `encoding` could not decode is skipped with that reason, its bytes
+    shown as `\\xNN`.
+    """
     ids: dict[str, str] = {}
     skipped: list[SkippedEntry] = []
     for where, entry in entries:
         license_id = entry.strip()
         if not license_id:
             continue
-        if not LICENSE_ID_PATTERN.fullmatch(license_id):
+        if any(ord(c) in _ESCAPED_BYTES for c in license_id):
+            raw = "".join(chr(ord(c) - 0xDC00) if ord(c) in _ESCAPED_BYTES else c for c in license_id)
+            skipped.append(SkippedEntry(source, where, raw[:RAW_MAX], f"is not valid {encoding} text"))
+        elif not LICENSE_ID_PATTERN.fullmatch(license_id):
             skipped.append(SkippedEntry(source, where, license_id[:RAW_MAX], INVALID_REASON))
         elif license_id in ids:
             reason = f"is listed twice (first at {ids[license_id]}); checked once"
@@ -93,7 +126,7 @@ def parse_separated(raw: str, source: str) -> LicenseList:
     return parse_entries(((f"position {n}", p) for n, p in enumerate(parts, start=1)), source)
 
 
-def parse_lines(text: str, source: str) -> LicenseList:
+def parse_lines(text: str, source: str, encoding: str = "UTF-8") -> LicenseList:
     """An S3 list: IDs one per line or comma-separated, `#` to the end of a line a comment."""
     return parse_entries(
         (
@@ -102,4 +135,17 @@ def parse_lines(text: str, source: str) -> LicenseList:
             for part in line.split("#", 1)[0].split(",")
         ),
         source,
+        encoding,
     )
+
+
+def parse_list_bytes(data: bytes, source: str) -> LicenseList:
+    """An S3 list's bytes: UTF-8, or what its byte-order mark says, decoded whatever they hold.
+
+    A comment is ignored whatever its bytes; an ID line with bytes the encoding cannot decode is one
+    skipped entry; line numbers are those of the text as an editor shows it.
+    """
+    for mark, codec, name in BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            return parse_lines(data.decode(codec, BYTES_ERRORS), source, name)
+    return parse_lines(data.decode("utf-8", BYTES_ERRORS), source)

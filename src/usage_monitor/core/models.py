@@ -7,6 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+# The resources Leegality's API documents, in its order; an answer may carry others (kept, evaluated).
+KNOWN_RESOURCES = ("users", "departments", "signatures", "certificates")
+
 
 @dataclass(frozen=True)
 class Resource:

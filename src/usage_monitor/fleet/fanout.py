@@ -5,9 +5,11 @@ chunk of `FANOUT_CHUNK_SIZE` licenses (SendMessageBatch, up to 10 per call). Eac
 the ordinary `Monitor.run` on one chunk with the dispatcher's `captured_at`, so snapshots, alert state and
 alerts are exactly those of a single run.
 
-Message body (JSON, `chunk` counts from 1)::
+Message body (JSON, `chunk` counts from 1; `fleet` true when the dispatch is the configured fleet, not a
+manual run's list, absent otherwise)::
 
-    {"captured_at": "2026-11-24T09:15:00Z", "run_id": "...", "license_ids": ["a", "b"], "chunk": 1, "chunks": 3}
+    {"captured_at": "2026-11-24T09:15:00Z", "run_id": "...", "license_ids": ["a", "b"], "chunk": 1, "chunks": 3,
+     "fleet": true}
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class Chunk:
     license_ids: tuple[str, ...]
     chunk: int
     chunks: int
+    # The dispatch covers the configured fleet: its chunks all in time clear a `capacity` problem.
+    fleet: bool = False
 
     def body(self) -> dict[str, Any]:
         return {
@@ -62,16 +66,25 @@ class Chunk:
             "license_ids": list(self.license_ids),
             "chunk": self.chunk,
             "chunks": self.chunks,
+            **({"fleet": True} if self.fleet else {}),
         }
 
     def request(self) -> RunRequest:
         """The worker's run: the dispatcher's capture time, so every chunk's snapshots share one key."""
-        return RunRequest(captured_at=self.captured_at, run_id=self.run_id, license_ids=self.license_ids)
+        return RunRequest(
+            captured_at=self.captured_at,
+            run_id=self.run_id,
+            license_ids=self.license_ids,
+            chunk=(self.chunk, self.chunks),
+            dispatch_of_fleet=self.fleet,
+        )
 
 
-def plan_chunks(captured_at: datetime, run_id: str, license_ids: Sequence[str], size: int) -> list[Chunk]:
+def plan_chunks(
+    captured_at: datetime, run_id: str, license_ids: Sequence[str], size: int, *, fleet: bool = False
+) -> list[Chunk]:
     parts = chunk_ids(license_ids, size)
-    return [Chunk(captured_at, run_id, part, number, len(parts)) for number, part in enumerate(parts, start=1)]
+    return [Chunk(captured_at, run_id, part, number, len(parts), fleet) for number, part in enumerate(parts, start=1)]
 
 
 def encode(chunk: Chunk) -> str:
@@ -101,7 +114,10 @@ def parse_chunk(body: str) -> Chunk:
         raise ConfigError("work message field 'run_id' must be a non-empty string")
     if not _is_int(number) or not _is_int(total) or not 1 <= number <= total:
         raise ConfigError("work message fields 'chunk' and 'chunks' must be whole numbers, 1 <= chunk <= chunks")
-    return Chunk(parse_event_time(document["captured_at"]), run_id, tuple(ids), number, total)
+    fleet = document.get("fleet", False)
+    if not isinstance(fleet, bool):
+        raise ConfigError("work message field 'fleet' must be true or false")
+    return Chunk(parse_event_time(document["captured_at"]), run_id, tuple(ids), number, total, fleet)
 
 
 def _is_int(value: object) -> bool:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from usage_monitor.core.errors import ConfigError
-from usage_monitor.core.license_entries import LicenseList, parse_lines
+from usage_monitor.core.license_entries import LicenseList, parse_lines, parse_list_bytes
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -52,7 +52,7 @@ def parse_license_list(text: str, uri: str) -> LicenseList:
 
 
 def resolve_license_ids(
-    override: Sequence[str] | None,
+    override: LicenseList | None,
     configured: LicenseList,
     listed: LicenseList,
     named: Callable[[], LicenseList],
@@ -62,8 +62,8 @@ def resolve_license_ids(
     Raises `ConfigError` when every source is empty, or when entries were written and none is valid
     (falling back to the secret then would check licenses the operator did not list).
     """
-    if override:
-        return LicenseList(tuple(override))
+    if override is not None and override.ids:
+        return override  # with its skipped entries: the caller's report names them, whichever path runs
     ids = (configured + listed).require_valid("LICENSE_IDS and the LICENSE_LIST_S3_URI list")
     if not ids.ids:
         ids = named().require_valid("the tokens secret's license keys")
@@ -76,7 +76,8 @@ def resolve_license_ids(
 
 
 class LicenseListSource:
-    """Reads the S3 license list, reusing it for `max_age_seconds` (like the secret) in a warm container.
+    """Reads the S3 license list (UTF-8, or UTF-16/32 with a byte-order mark), reusing it for
+    `max_age_seconds` (like the secret) in a warm container.
 
     After that age the object is fetched again with `If-None-Match` on the last ETag, so an unchanged
     list costs a 304 and no parsing; a changed one is picked up by the next run after the age expires.
@@ -132,11 +133,8 @@ class LicenseListSource:
             body.close()
         if len(data) > self._max_bytes:
             raise LicenseListUnavailable(self.uri, f"it is more than {self._max_bytes} bytes")
-        try:
-            text = data.decode("utf-8-sig")  # A byte-order mark (spreadsheet exports) is tolerated.
-        except UnicodeDecodeError as exc:
-            raise LicenseListUnavailable(self.uri, f"it is not UTF-8 text (byte {exc.start})") from None
-        return parse_license_list(text, self.uri)
+        # Line by line: one undecodable byte costs its own entry, never the fleet (UTF-16/32 by their mark).
+        return parse_list_bytes(data, f"{SETTING} {self.uri}")
 
 
 def _status(exc: Exception) -> int | None:

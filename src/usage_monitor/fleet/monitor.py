@@ -19,6 +19,7 @@ from usage_monitor.alerting.forecast import Forecast, UsagePoint, forecast
 from usage_monitor.alerting.rules import evaluate
 from usage_monitor.alerting.run_problems import evaluate_problem, run_problems
 from usage_monitor.alerting.types import Alert, AlertState, ChangeKind, Evaluation, ProblemKind, RunProblem
+from usage_monitor.core.aws_limits import SUMMARY_LIST_MAX, first_entries
 from usage_monitor.core.errors import ConfigError, SecretUnavailable
 from usage_monitor.core.license_entries import LicenseList
 from usage_monitor.core.models import RUN_SCOPE, CheckError, CheckResult, FailureKind
@@ -32,7 +33,7 @@ from usage_monitor.leegality.credentials import RunCredentials, UsageClient
 from usage_monitor.leegality.minting import TokenMinter
 from usage_monitor.leegality.tokens import TokenBook, TokenSource
 from usage_monitor.messages.render import iso, usage_text
-from usage_monitor.observability import FleetMetrics, logger, metrics
+from usage_monitor.observability import FleetMetrics, log_every_entry, logger, metrics
 from usage_monitor.storage.store import DynamoStore, StoredState, usage_points
 
 
@@ -52,8 +53,9 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, Any]:
         extra = {
-            "skipped": self.skipped,
-            "repeated": self.repeated,
+            # Count and first entries: the log names every one, the summary (the idempotency record) cannot.
+            "skipped": first_entries(self.skipped, SUMMARY_LIST_MAX),
+            "repeated": first_entries(self.repeated, SUMMARY_LIST_MAX),
             "unchecked": self.unchecked,
             "tokens_minted": self.tokens_minted,
         }
@@ -129,19 +131,23 @@ class Monitor:
         summary.alerts += self._notify(
             CheckResult(RUN_SCOPE, request.captured_at), run_state, request.captured_at, summary, None, fleet
         )
-        if listed.skipped:
-            logger.warning("license list entries skipped", extra={"skipped": [s.describe() for s in listed.skipped]})
-        summary.skipped = [s.escaped for s in listed.invalid]
-        summary.repeated = [s.escaped for s in listed.skipped if s.duplicate]
+        report_list(listed, summary)
         # Only a run over the configured fleet can tell that its list is clean again (not a chunk or an override).
         fleet_run = request.fleet or not request.license_ids
-        capacity = (self.config.max_concurrency, self.config.fan_out)
+        capacity = (self.config.max_concurrency, self.config.fan_out_chunk_size)
         problems = run_problems(
             listed, fleet_run, summary.unchecked, self.config.config_problem_critical_percent, capacity
         )
         for kind, problem in problems.items():
+            known: dict[str, StoredState] | None = states
+            may_recover = fleet_run
+            if kind is ProblemKind.CAPACITY and problem is None and self._dispatch_in_time(request):
+                # The last chunk of a fleet dispatch that all reached every license: the fleet fits again.
+                # Its state is read afresh, since other chunks ran since this one read it.
+                may_recover = True
+                known = None
             summary.alerts += self.report_problem(
-                kind, problem, request.captured_at, summary, states, fleet, may_recover=fleet_run
+                kind, problem, request.captured_at, summary, known, fleet, may_recover=may_recover
             )
         summary.tokens_minted = credentials.tokens_minted
         self._emit_run_metrics(summary, fleet)
@@ -189,9 +195,20 @@ class Monitor:
         summary = summary or RunSummary(captured_at=iso(captured_at))
         return self._notify(CheckResult(key, captured_at), stored, captured_at, summary, None, fleet, evaluation)
 
+    def _dispatch_in_time(self, request: RunRequest) -> bool:
+        """For a chunk of a fleet dispatch that reached every license: records it, and says whether every
+        chunk of that dispatch now has (the dispatcher knows the dispatch, each worker only its chunk)."""
+        if request.chunk is None or not request.dispatch_of_fleet or request.run_id is None:
+            return False
+        try:
+            return self.store.chunk_in_time(request.run_id, request.captured_at, *request.chunk)
+        except Exception:  # Never worth the chunk's results: the next dispatch can clear the problem.
+            logger.exception("could not record the chunk as checked in time", extra={"run_id": request.run_id})
+            return False
+
     def _license_ids(self, request: RunRequest, book: TokenBook) -> LicenseList:
-        if request.license_ids:
-            return LicenseList(request.license_ids, request.skipped)
+        if request.listed is not None:
+            return request.listed
         configured = LicenseList(self.config.license_ids, self.config.license_ids_skipped)
         return resolve_license_ids(None, configured, LicenseList(), lambda: book.license_list)
 
@@ -310,8 +327,6 @@ class Monitor:
         metrics.add_metric(name="ChecksFailed", unit=MetricUnit.Count, value=len(summary.failed))
         metrics.add_metric(name="AlertsPublishedTotal", unit=MetricUnit.Count, value=summary.alerts)
         metrics.add_metric(name="AlertPublishFailures", unit=MetricUnit.Count, value=summary.publish_failures)
-        metrics.add_metric(name="LicenseEntriesSkipped", unit=MetricUnit.Count, value=len(summary.skipped))
-        metrics.add_metric(name="LicenseEntriesRepeated", unit=MetricUnit.Count, value=len(summary.repeated))
         metrics.add_metric(name="LicensesUnchecked", unit=MetricUnit.Count, value=summary.unchecked)
         metrics.add_metric(name="AlertsDamped", unit=MetricUnit.Count, value=summary.damped)
         fleet.emit()
@@ -334,6 +349,18 @@ def _will_alert_on_thresholds(alert: Alert | None) -> bool:
     return alert is not None and any(
         c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) for c in alert.resource_changes
     )
+
+
+def report_list(listed: LicenseList, summary: RunSummary) -> None:
+    """What a run says about its list, whether it checks it in place or dispatches it: every skipped entry
+    in the log, the invalid and the repeated ones in the summary, their counts as metrics."""
+    if listed.skipped:
+        described = [s.describe() for s in listed.skipped]
+        log_every_entry(logger.warning, "license list entries skipped", "skipped", described)
+    summary.skipped = [s.escaped for s in listed.invalid]
+    summary.repeated = [s.escaped for s in listed.skipped if s.duplicate]
+    metrics.add_metric(name="LicenseEntriesSkipped", unit=MetricUnit.Count, value=len(summary.skipped))
+    metrics.add_metric(name="LicenseEntriesRepeated", unit=MetricUnit.Count, value=len(summary.repeated))
 
 
 def report_rejected(license_ids: list[str], summary: RunSummary) -> None:

@@ -24,7 +24,8 @@ class RunConfig:
     schedule_minutes: int = 15
     metrics_top_licenses: int = 3
     config_problem_critical_percent: float = 10.0
-    fan_out: bool = False
+    # FanOut's chunk size, None when FanOut is off.
+    fan_out_chunk_size: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunConfig:
@@ -39,5 +40,5 @@ class RunConfig:
             schedule_minutes=settings.schedule_minutes,
             metrics_top_licenses=settings.metrics_top_licenses,
             config_problem_critical_percent=settings.config_problem_critical_percent,
-            fan_out=settings.fanout_queue_url is not None,
+            fan_out_chunk_size=settings.fanout_chunk_size if settings.fanout_queue_url else None,
         )

@@ -11,16 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from usage_monitor.core.models import Resource
+from usage_monitor.core.models import KNOWN_RESOURCES, Resource
 from usage_monitor.core.numbers import number_text
 
-KNOWN_RESOURCES = ("users", "departments", "signatures", "certificates")
 # Resource names become DynamoDB attribute names in snapshots, so they must not collide with ours.
 RESERVED_NAMES = frozenset(
     {"license_id", "captured_at", "record_type", "status", "error", "expires_at", "problems", "checked_at"}
 )
 RESOURCE_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
-# Four are documented. The cap keeps a license's snapshot, alert state and alert within what DynamoDB
+# Four are documented (KNOWN_RESOURCES). The cap keeps a license's snapshot, alert state and alert within what DynamoDB
 # and SNS take (400 KB items, 256 KB messages) however many the API lists.
 MAX_RESOURCES = 100
 MAX_NAMES_LISTED = 5

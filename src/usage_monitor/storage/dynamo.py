@@ -41,8 +41,10 @@ class DynamoTable:
     def put_item(self, item: Mapping[str, Any], **kwargs: Any) -> None:
         self.client.put_item(TableName=self.name, Item=to_dynamo(item), **_typed_values(kwargs))
 
-    def update_item(self, key: Mapping[str, Any], **kwargs: Any) -> None:
-        self.client.update_item(TableName=self.name, Key=to_dynamo(key), **_typed_values(kwargs))
+    def update_item(self, key: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """The attributes `ReturnValues` asked for (none by default), as plain values."""
+        response = self.client.update_item(TableName=self.name, Key=to_dynamo(key), **_typed_values(kwargs))
+        return from_dynamo(response.get("Attributes", {}))
 
     def get_item(self, key: Mapping[str, Any], *, consistent: bool = False) -> dict[str, Any] | None:
         response = self.client.get_item(TableName=self.name, Key=to_dynamo(key), ConsistentRead=consistent)

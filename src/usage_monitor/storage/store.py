@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from usage_monitor.alerting.forecast import Forecast
@@ -49,6 +49,9 @@ if TYPE_CHECKING:
     from usage_monitor.storage.dynamo import DynamoTable
 
 BATCH_GET_LIMIT = 100
+# Fan-out dispatch records (`chunk_in_time`): `#` cannot occur in a license ID or a run ID's partition.
+DISPATCH_PREFIX = "dispatch#"
+DISPATCH_RECORD_TTL = timedelta(days=2)  # longer than a chunk's retries (3 receives) and its queue's life
 BATCH_GET_ATTEMPTS = 8
 BATCH_WRITE_LIMIT = 25
 
@@ -163,6 +166,29 @@ class DynamoStore:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise StateConflict(license_id) from exc
             raise
+
+    def chunk_in_time(self, run_id: str, captured_at: datetime, chunk: int, chunks: int) -> bool:
+        """Records that fan-out chunk `chunk` of the dispatch (`run_id`, `captured_at`) reached every
+        license; True once all `chunks` have, for the worker whose chunk completed the set.
+
+        One item per dispatch, a string set of chunk numbers grown with an atomic `ADD`: a redelivered
+        chunk adds nothing, and workers finishing together each see the set their own write made.
+        """
+        key = {"license_id": DISPATCH_PREFIX + run_id, "captured_at": iso(captured_at)}
+        attributes = self.table.update_item(
+            key,
+            UpdateExpression=(
+                "ADD chunks_in_time :chunk SET record_type = :type, chunks = :chunks, expires_at = :expires"
+            ),
+            ExpressionAttributeValues={
+                ":chunk": {str(chunk)},
+                ":type": "dispatch",
+                ":chunks": chunks,
+                ":expires": int((captured_at + DISPATCH_RECORD_TTL).timestamp()),
+            },
+            ReturnValues="ALL_NEW",
+        )
+        return len(attributes.get("chunks_in_time", ())) >= chunks
 
     def confirm_published(self, license_id: str, version: int) -> None:
         """Clear the pending alert once SNS accepted it (same version: nobody else wrote)."""

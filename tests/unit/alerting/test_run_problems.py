@@ -45,7 +45,7 @@ def test_a_changed_set_of_bad_entries_is_a_new_alert_and_a_long_one_a_reminder()
 
 
 def test_recovery_needs_a_run_over_the_whole_fleet() -> None:
-    raised = evaluate_problem(ProblemKind.CAPACITY, capacity_problem(5, 10, 16, False), AlertState(), POLICY, NOW)
+    raised = evaluate_problem(ProblemKind.CAPACITY, capacity_problem(5, 10, 16, None), AlertState(), POLICY, NOW)
 
     partial = evaluate_problem(ProblemKind.CAPACITY, None, raised.state, POLICY, NOW, may_recover=False)
     assert partial.alert is None

@@ -71,6 +71,15 @@ def test_body_round_trips_and_becomes_the_workers_run_request():
     assert parse_chunk(body) == chunk
     request = parse_chunk(body).request()
     assert (request.captured_at, request.run_id, request.license_ids) == (CAPTURED, "run-1", ("a", "b"))
+    assert (request.chunk, request.dispatch_of_fleet) == ((2, 3), False)
+
+
+def test_a_chunk_of_a_fleet_dispatch_says_so_and_older_bodies_without_the_field_are_not():
+    fleet_chunk = Chunk(CAPTURED, "run-1", ("a",), 1, 1, fleet=True)
+
+    assert json.loads(encode(fleet_chunk))["fleet"] is True
+    assert parse_chunk(encode(fleet_chunk)).request().dispatch_of_fleet is True
+    assert parse_chunk(_body()).fleet is False
 
 
 def _body(**changes: Any) -> str:
@@ -100,6 +109,7 @@ def _body(**changes: Any) -> str:
         (_body(chunk=2, chunks=1), "1 <= chunk <= chunks"),
         (_body(chunk=True), "whole numbers"),
         (_body(captured_at="yesterday"), "ISO-8601"),
+        (_body(fleet="yes"), "'fleet' must be true or false"),
     ],
 )
 def test_malformed_bodies_are_config_errors(body: str, expected: str):

@@ -97,7 +97,7 @@ def test_event_override_wins_and_nothing_else_is_read():
     def named() -> LicenseList:
         raise AssertionError("the secret must not be read")
 
-    assert resolve_license_ids(("x",), listed("a"), listed("b"), named).ids == ("x",)
+    assert resolve_license_ids(listed("x"), listed("a"), listed("b"), named).ids == ("x",)
 
 
 def test_license_ids_and_the_s3_list_are_combined():
@@ -231,8 +231,13 @@ def test_a_changed_object_with_a_bad_line_is_used_with_the_line_reported_not_the
     assert [s.where for s in listed.skipped] == ["line 2"]
 
 
-def test_a_too_large_or_binary_object_is_refused():
+def test_a_too_large_object_is_refused():
     with pytest.raises(LicenseListUnavailable, match="more than 16"):
         _source(FakeS3(b"a\n" * 20), max_bytes=16).load()
-    with pytest.raises(LicenseListUnavailable, match="not UTF-8"):
-        _source(FakeS3(b"\xff\xfe\x00a")).load()
+
+
+def test_a_binary_object_is_undecodable_entries_so_a_list_with_no_valid_one():
+    listed = _source(FakeS3(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xc8")).load()
+
+    assert listed.ids == ()
+    assert listed.skipped[0].describe() == f"LICENSE_LIST_S3_URI {URI} line 1: '\\x89PNG' is not valid UTF-8 text"
