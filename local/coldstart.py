@@ -1,8 +1,10 @@
 """Cold start, measured as whole processes: the handler's import and its first wiring next to boto3's own.
 
 Each probe runs in a fresh interpreter (perf_counter and process_time round the code), the probes taking
-turns; the figure is the median. Two targets: `import usage_monitor.app` ≤ 1.5 x `import boto3`, and
-import + the first `wire()` (boto3, the clients, idempotency) ≤ 1.3 x `import boto3` + one client.
+turns; the figure is the median. Three targets: `import usage_monitor.app` ≤ 1.5 x `import boto3`, and
+import + the first `wire()` (boto3, the clients, idempotency) ≤ 1.3 x `import boto3` + one client, and the
+same ≤ 1.1 x the floor: boto3, a DynamoDB and a Secrets Manager client and a urllib3 pool with a TLS
+context built bare (what any monitor needs before its first request, without our code or Powertools).
 `make bench` prints this section; alone (seconds, no servers):
 
     .venv/bin/python -m local.coldstart [--samples 9]
@@ -21,14 +23,22 @@ from local.aws import ACCOUNT_ID, REGION, ROOT, LocalStack
 
 TARGET_IMPORT_RATIO = 1.5  # import usage_monitor.app vs import boto3
 TARGET_WIRE_RATIO = 1.3  # import usage_monitor.app + wire() vs import boto3 + one client
+TARGET_FLOOR_RATIO = 1.1  # import usage_monitor.app + wire() vs the same clients and pool built bare
 
 BOTO3 = "import boto3"
 BOTO3_CLIENT = "import boto3 + one client"
 APP = "import usage_monitor.app"
 APP_WIRED = "import usage_monitor.app + wire()"
+FLOOR = "floor: boto3 + 2 clients + urllib3 pool"
 IMPORT_PROBES = {
     BOTO3: "import boto3",
     BOTO3_CLIENT: "import boto3; boto3.client('dynamodb')",
+    # The least any monitor must do before its first request: what wire() builds, without our code.
+    FLOOR: (
+        "import boto3, urllib3; from urllib3.util.ssl_ import create_urllib3_context; "
+        "s = boto3.session.Session(); s.client('dynamodb'); s.client('secretsmanager'); "
+        "urllib3.PoolManager(ssl_context=create_urllib3_context())"
+    ),
     APP: "import usage_monitor.app",
     # What the first invocation adds before its first request: boto3, the clients, the idempotency layer.
     APP_WIRED: (
@@ -37,7 +47,11 @@ IMPORT_PROBES = {
     ),
 }
 # Each figure and the one it is held against.
-RATIOS = ((APP, BOTO3, TARGET_IMPORT_RATIO), (APP_WIRED, BOTO3_CLIENT, TARGET_WIRE_RATIO))
+RATIOS = (
+    (APP, BOTO3, TARGET_IMPORT_RATIO),
+    (APP_WIRED, BOTO3_CLIENT, TARGET_WIRE_RATIO),
+    (APP_WIRED, FLOOR, TARGET_FLOOR_RATIO),
+)
 
 
 @dataclass
@@ -118,7 +132,7 @@ def cold_start_lines(imports: ImportTimes, samples: int) -> list[str]:
                 else f"{imports.ratio(name, base):5.2f} x   CPU {imports.ratio(name, base, cpu=True):5.2f} x"
             )
             out.append(
-                f"  {name:<34} {wall * 1000:6.1f} ms   CPU {cpu * 1000:6.1f} ms  {ratio:<24}"
+                f"  {name:<42} {wall * 1000:6.1f} ms   CPU {cpu * 1000:6.1f} ms  {ratio:<24}"
                 f"({', '.join(f'{t * 1000:.0f}' for t in imports.wall[name])} ms)"
             )
     out.append("  (the handler imports boto3 lazily, in wire(): the first invocation pays for it)")

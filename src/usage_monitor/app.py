@@ -9,16 +9,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from usage_monitor.events import parse_event
 from usage_monitor.observability import get_tracer, logger, metrics
 from usage_monitor.settings import Settings
 from usage_monitor.settings_alarm import settings_or_alert
 from usage_monitor.wiring import Wired, wire
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 _wired: Wired | None = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,7 +16,6 @@ from usage_monitor.core.errors import MonitorError
 from usage_monitor.core.license_entries import LicenseList
 from usage_monitor.events import RunRequest
 from usage_monitor.fleet.check_pool import RemainingSeconds
-from usage_monitor.fleet.fanout import Chunk, SqsDispatcher, parse_chunk, plan_chunks
 from usage_monitor.fleet.licenses import LicenseListSource, resolve_license_ids
 from usage_monitor.fleet.monitor import Monitor, RunSummary, report_list
 from usage_monitor.fleet.run_config import RunConfig
@@ -26,13 +26,15 @@ from usage_monitor.leegality.tokens import TokenSource, powertools_secret_fetche
 from usage_monitor.leegality.trust import pool_manager, read_ca_bundle
 from usage_monitor.messages.render import iso
 from usage_monitor.observability import logger, metrics
-from usage_monitor.reports.jobs import DigestSender
 from usage_monitor.settings import Settings
 from usage_monitor.storage.sns import SnsNotifier
 from usage_monitor.storage.store import DynamoStore
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from usage_monitor.fleet.fanout import Chunk, SqsDispatcher
+    from usage_monitor.reports.jobs import DigestSender
 
 CONFIGURED_LISTS = "LICENSE_IDS and the LICENSE_LIST_S3_URI list"
 IDEMPOTENCY_PARTITION = "idempotency#usage-monitor"
@@ -103,11 +105,11 @@ def wire(settings: Settings, session: Any = None) -> Wired:
         if settings.license_list_s3_uri
         else None
     )
-    dispatcher = (
-        SqsDispatcher(settings.fanout_queue_url, session.client("sqs", config=aws_config))
-        if settings.fanout_queue_url
-        else None
-    )
+    dispatcher = None
+    if settings.fanout_queue_url:
+        from usage_monitor.fleet.fanout import SqsDispatcher
+
+        dispatcher = SqsDispatcher(settings.fanout_queue_url, session.client("sqs", config=aws_config))
     scheduled = ScheduledRun(settings, monitor, license_list, dispatcher)
     return Wired(
         settings,
@@ -158,12 +160,19 @@ class ScheduledRun:
         self.monitor = monitor
         self.license_list = license_list
         self.dispatcher = dispatcher
-        self.digest = DigestSender(
+
+    @cached_property
+    def digest(self) -> DigestSender:
+        """Built on the first digest request: scheduled runs never load the reports package."""
+        from usage_monitor.reports.jobs import DigestSender
+
+        monitor = self.monitor
+        return DigestSender(
             monitor.store,
             monitor.notifier,
             monitor.config.policy,
             forecast_history=monitor.config.forecast_history,
-            workers=settings.max_concurrency,
+            workers=self.settings.max_concurrency,
         )
 
     def __call__(self, request: RunRequest, remaining_seconds: RemainingSeconds) -> dict[str, Any]:
@@ -185,6 +194,8 @@ class ScheduledRun:
         return LicenseList(self.settings.license_ids, self.settings.license_ids_skipped)
 
     def dispatch(self, request: RunRequest, dispatcher: SqsDispatcher) -> dict[str, Any]:
+        from usage_monitor.fleet.fanout import plan_chunks
+
         def plan() -> tuple[LicenseList, list[Chunk]]:
             listed = self._every_license(request)
             # A manual run has no scheduler execution id; the chunks still need one for idempotency.
@@ -280,6 +291,8 @@ def chunk_worker(settings: Settings, monitor: Monitor, dynamodb_client: Any) -> 
     """
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
+    from usage_monitor.fleet.fanout import parse_chunk
 
     # The response always lists the failed chunks, even when every record failed, rather than raising.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
