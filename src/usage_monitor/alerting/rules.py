@@ -12,14 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from decimal import Decimal
 
 from usage_monitor.alerting.flapping import Damping, damp
 from usage_monitor.alerting.forecast import Forecast, moved_closer, should_alert
-from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
-
-if TYPE_CHECKING:
-    pass
 from usage_monitor.alerting.types import (
     Alert,
     AlertPolicy,
@@ -34,8 +30,8 @@ from usage_monitor.alerting.types import (
     NotifiedLevel,
     ResourceChange,
     Severity,
-    severity_of,
 )
+from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
 
 
 def evaluate(
@@ -81,7 +77,11 @@ def _damped(
         return Evaluation(after, alert)
     if decision is Damping.HOLD or decision is Damping.QUIET:
         return Evaluation(after, None, damped=alert is not None)
-    critical = after.critical if decision is Damping.SETTLE else (before.critical or after.critical)
+    critical = (
+        after.critical(policy, license_id)
+        if decision is Damping.SETTLE
+        else (before.critical(policy, license_id) or after.critical(policy, license_id))
+    )
     note = DampingNote(
         settled=decision is Damping.SETTLE,
         changes=len(flap.changes) if decision is Damping.START else len(before.flap.changes),
@@ -112,14 +112,14 @@ def _evaluate(
         after = replace(before, failures=failures)
         gone: tuple[ResourceChange, ...] = ()
         if result.error.kind is FailureKind.NO_USAGE_DATA:  # the API did answer: what it lacks is gone
-            kept, gone = _vanished(result, before.resources)
+            kept, gone = _vanished(result, before.resources, policy)
             after = replace(after, resources=kept)
         return _finish(result.license_id, now, policy, after, gone, check_change)
     check_change = None
     if before.failures.notified_at is not None:
         check_change = CheckChange(ChangeKind.CHECK_RECOVERED, None, before.failures.consecutive, before.failures.since)
     resources, changes = _resource_changes(result, before.resources, policy, now, forecasts or {})
-    resources, gone = _vanished(result, resources)
+    resources, gone = _vanished(result, resources, policy)
     changes += gone
     after = replace(before, resources=resources, failures=FailureStreak())
     if forecasts is not None:
@@ -147,11 +147,13 @@ def _resource_changes(
         outlook = forecasts.get(resource.name)
         if previous is None:
             if level is not None:
-                changes.append(ResourceChange(ChangeKind.CROSSED, resource, level, None, outlook))
+                changes.append(_raised(ChangeKind.CROSSED, resource, level, None, outlook, policy, result.license_id))
                 resources[resource.name] = NotifiedLevel(level, now)
             continue
         if level is not None and level > previous.level:
-            changes.append(ResourceChange(ChangeKind.CROSSED, resource, level, previous_level, outlook))
+            changes.append(
+                _raised(ChangeKind.CROSSED, resource, level, previous_level, outlook, policy, result.license_id)
+            )
             resources[resource.name] = NotifiedLevel(level, now)
             continue
         # Inside a notified level's hysteresis band nothing is sent and the mark does not move.
@@ -163,13 +165,39 @@ def _resource_changes(
             # Stepping down stays silent, but lowers the mark so crossing back up is a new crossing.
             resources[resource.name] = NotifiedLevel(held, previous.notified_at)
         elif policy.reminder_due(previous.notified_at, now):
-            changes.append(ResourceChange(ChangeKind.REMINDER, resource, held, previous_level, outlook))
+            changes.append(
+                _raised(ChangeKind.REMINDER, resource, held, previous_level, outlook, policy, result.license_id)
+            )
             resources[resource.name] = NotifiedLevel(held, now)
     return resources, tuple(changes)
 
 
+def _raised(
+    kind: ChangeKind,
+    resource: Resource,
+    level: Decimal,
+    previous_level: Decimal | None,
+    outlook: Forecast | None,
+    policy: AlertPolicy,
+    license_id: str,
+) -> ResourceChange:
+    """A crossing or reminder with what its words need: severity, clear line, whether today's figures
+    reach the level (a reminder inside the hysteresis band does not)."""
+    today = policy.level_of(resource, license_id)
+    return ResourceChange(
+        kind,
+        resource,
+        level,
+        previous_level,
+        outlook,
+        severity=policy.severity_for(level, license_id, resource.name),
+        clears_below=policy.clears_below(level),
+        reached=today is not None and today >= level,
+    )
+
+
 def _vanished(
-    result: CheckResult, notified: Mapping[str, NotifiedLevel]
+    result: CheckResult, notified: Mapping[str, NotifiedLevel], policy: AlertPolicy
 ) -> tuple[dict[str, NotifiedLevel], tuple[ResourceChange, ...]]:
     """Alerted resources the answer no longer gives figures for: a notice each, and the mark is cleared.
 
@@ -183,7 +211,13 @@ def _vanished(
         resource = reported.get(name)
         if resource is None or not resource.evaluable:
             changes.append(
-                ResourceChange(ChangeKind.VANISHED, resource or Resource(name, None, None), None, mark.level)
+                ResourceChange(
+                    ChangeKind.VANISHED,
+                    resource or Resource(name, None, None),
+                    None,
+                    mark.level,
+                    severity=policy.severity_for(mark.level, result.license_id, name),
+                )
             )
             del marks[name]
     return marks, tuple(changes)
@@ -258,7 +292,17 @@ def _finish(
         for c in changes
         if (own := policy.thresholds_for(license_id, c.resource.name)) != policy.thresholds
     }
-    alert = Alert(license_id, now, event_type, severity, policy.thresholds, changes, check_change, overridden)
+    alert = Alert(
+        license_id,
+        now,
+        event_type,
+        severity,
+        policy.thresholds,
+        changes,
+        check_change,
+        overridden,
+        highest_is_critical=not policy.critical_at_limit_only,
+    )
     return Evaluation(after, alert)
 
 
@@ -266,15 +310,19 @@ def _classify(changes: tuple[ResourceChange, ...], check_change: CheckChange | N
     """check_failed outranks threshold_crossed, then forecast, then recovered."""
     if check_change is not None and check_change.kind in (ChangeKind.CHECK_FAILED, ChangeKind.REMINDER):
         return EventType.CHECK_FAILED, Severity.CRITICAL
-    raised = [c.level for c in changes if c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) and c.level is not None]
+    raised = [c for c in changes if c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) and c.level is not None]
     if raised:
-        return EventType.THRESHOLD_CROSSED, severity_of(max(raised))
+        return EventType.THRESHOLD_CROSSED, _highest(raised)
     if any(c.kind is ChangeKind.FORECAST for c in changes):
         return EventType.FORECAST, Severity.WARNING
-    gone = [c.previous_level for c in changes if c.kind is ChangeKind.VANISHED and c.previous_level is not None]
+    gone = [c for c in changes if c.kind is ChangeKind.VANISHED and c.previous_level is not None]
     if gone:  # as urgent as the alert it leaves unresolved
-        return EventType.RESOURCE_VANISHED, severity_of(max(gone))
+        return EventType.RESOURCE_VANISHED, _highest(gone)
     return EventType.RECOVERED, Severity.WARNING
+
+
+def _highest(changes: list[ResourceChange]) -> Severity:
+    return Severity.CRITICAL if any(c.severity is Severity.CRITICAL for c in changes) else Severity.WARNING
 
 
 WHOLE_LICENSE = "*"

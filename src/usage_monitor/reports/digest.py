@@ -15,7 +15,7 @@ from typing import Any
 
 from usage_monitor.alerting.forecast import Forecast, ForecastStatus, UsagePoint, forecast
 from usage_monitor.alerting.rules import WHOLE_LICENSE, active_silences
-from usage_monitor.alerting.types import LIMIT_LEVEL, AlertPolicy, AlertState
+from usage_monitor.alerting.types import AlertPolicy, AlertState, Severity
 from usage_monitor.core.models import RUN_SCOPE, Resource
 from usage_monitor.messages.render import RenderedAlert, level_text, percent_text, usage_text
 from usage_monitor.messages.sms import one_segment
@@ -44,6 +44,7 @@ class ResourceOutlook:
     change: int | None = None  # current minus the first value inside the change window
     change_points: Decimal | None = None  # the same in percentage points
     change_days: int = 0  # whole days the change covers (less than 7 for a young history)
+    critical: bool = False  # `level` is critical under the policy (the limit, or the highest threshold)
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,9 @@ class LicenseDigest:
     @property
     def severity(self) -> str:
         """critical, warning or ok: from the latest figures, not from what was notified."""
-        level = self.level
-        if level is None:
+        if self.level is None:
             return "ok"
-        return "critical" if level >= LIMIT_LEVEL else "warning"
+        return "critical" if any(o.critical for o in self.resources) else "warning"
 
 
 def license_digest(
@@ -90,7 +90,7 @@ def license_digest(
     """
     snapshots = [i for i in items if i.get("record_type", "snapshot") == "snapshot"]
     state = state or AlertState()
-    alerts, mutes = _open_alerts(state, now), _mutes(state, now)
+    alerts, mutes = _open_alerts(license_id, state, policy, now), _mutes(state, now)
     failing = None
     if not snapshots:
         failing = "no snapshot stored in the period read (is the license still checked?)"
@@ -108,11 +108,9 @@ def license_digest(
         recent = [p for p in series if p.at >= now - forecast_window]
         outlook = forecast(recent, now) if resource.current is not None else Forecast(ForecastStatus.TOO_FEW_POINTS)
         change, change_points, change_days = _change(series, as_of, change_window)
-        outlooks.append(
-            ResourceOutlook(
-                resource, policy.level_of(resource, license_id), outlook, change, change_points, change_days
-            )
-        )
+        level = policy.level_of(resource, license_id)
+        critical = level is not None and policy.severity_for(level, license_id, resource.name) is Severity.CRITICAL
+        outlooks.append(ResourceOutlook(resource, level, outlook, change, change_points, change_days, critical))
     return LicenseDigest(license_id, as_of, tuple(outlooks), failing, alerts, mutes)
 
 
@@ -136,9 +134,9 @@ def _tenths(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-def _open_alerts(state: AlertState, now: datetime) -> tuple[str, ...]:
+def _open_alerts(license_id: str, state: AlertState, policy: AlertPolicy, now: datetime) -> tuple[str, ...]:
     alerts = [
-        f"{name} at {level_text(mark.level)} ({'critical' if mark.level >= LIMIT_LEVEL else 'warning'}) "
+        f"{name} at {level_text(mark.level)} ({policy.severity_for(mark.level, license_id, name).value}) "
         f"since {day_text(mark.notified_at, now)}"
         for name, mark in sorted(state.resources.items())
     ]

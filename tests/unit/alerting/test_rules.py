@@ -18,7 +18,6 @@ from usage_monitor.alerting.types import (
     FailureStreak,
     NotifiedLevel,
     Severity,
-    severity_of,
 )
 from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
 
@@ -108,16 +107,20 @@ def test_unevaluable_resource_has_no_level(resource: Resource) -> None:
 
 
 @pytest.mark.parametrize(
-    ("level", "severity"),
+    ("thresholds", "at_limit_only", "level", "severity"),
     [
-        (D80, Severity.WARNING),
-        (Decimal("99.9"), Severity.WARNING),
-        (D100, Severity.CRITICAL),
-        (Decimal(120), Severity.CRITICAL),
+        ("80", False, D80, Severity.CRITICAL),  # the highest threshold is critical
+        ("80,95", False, D80, Severity.WARNING),
+        ("80,95", False, Decimal(95), Severity.CRITICAL),
+        ("80,95", True, Decimal(95), Severity.WARNING),  # CRITICAL_AT_LIMIT_ONLY
+        ("80,95", True, Decimal("99.9"), Severity.WARNING),
+        ("80,95", True, D100, Severity.CRITICAL),
+        ("80,95", False, Decimal(120), Severity.CRITICAL),
     ],
 )
-def test_severity_of_level(level: Decimal, severity: Severity) -> None:
-    assert severity_of(level) is severity
+def test_severity_for_level(thresholds: str, at_limit_only: bool, level: Decimal, severity: Severity) -> None:
+    policy = AlertPolicy(tuple(Decimal(t) for t in thresholds.split(",")), critical_at_limit_only=at_limit_only)
+    assert policy.severity_for(level, "lic", "users") is severity
 
 
 @pytest.mark.parametrize(
@@ -181,7 +184,7 @@ def test_escalation_from_80_to_95_alerts_again() -> None:
 
     assert evaluation.alert is not None
     assert evaluation.alert.event_type is EventType.THRESHOLD_CROSSED
-    assert evaluation.alert.severity is Severity.WARNING
+    assert evaluation.alert.severity is Severity.CRITICAL  # 95 % is the highest threshold (issue 19 item 17)
     (change,) = evaluation.alert.resource_changes
     assert (change.kind, change.level, change.previous_level) == (ChangeKind.CROSSED, D95, D80)
     assert evaluation.state.resources["users"] == NotifiedLevel(D95, now)
@@ -277,7 +280,7 @@ def test_without_remind_after_there_is_never_a_reminder() -> None:
 
 def test_an_alerted_resource_left_without_figures_gets_a_notice_and_its_mark_cleared() -> None:
     # Issue 15 item 4: silence here used to leave the old mark (and the user's last alert) standing forever.
-    before = notified(D95)
+    before = notified(D80)
 
     for resource in (users(None), users(960, None), users(960, 0)):
         evaluation = run(ok(resource), before, T0 + timedelta(days=2))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from usage_monitor.alerting.forecast import Forecast, ForecastStatus
-from usage_monitor.alerting.types import AlertPolicy, AlertState, FailureStreak, NotifiedLevel
+from usage_monitor.alerting.types import AlertPolicy, AlertState, FailureStreak, NotifiedLevel, Severity
 from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
 from usage_monitor.reports.digest import (
     EMAIL_BUDGET_BYTES,
@@ -111,7 +111,9 @@ def outlook(
     name: str, current: int, limit: int, status: ForecastStatus = ForecastStatus.FLAT_OR_FALLING
 ) -> ResourceOutlook:
     resource = Resource(name, current, limit)
-    return ResourceOutlook(resource, POLICY.level_of(resource), Forecast(status), 5, Decimal("0.5"), 7)
+    level = POLICY.level_of(resource)
+    critical = level is not None and POLICY.severity_for(level, None, name) is Severity.CRITICAL
+    return ResourceOutlook(resource, level, Forecast(status), 5, Decimal("0.5"), 7, critical)
 
 
 def test_email_lists_fullest_first_with_a_header_of_counts() -> None:
@@ -146,7 +148,7 @@ def test_sms_stays_one_ascii_segment_with_the_longest_license_id() -> None:
 
     assert len(sms) <= 160
     assert sms.isascii()
-    assert sms.startswith("Leegality digest: 3 lic, 0 crit, 3 warn")
+    assert sms.startswith("Leegality digest: 3 lic, 3 crit, 0 warn")  # 99.9 % is past the highest threshold
     assert sms.endswith("certificates 99.9%")
 
 
