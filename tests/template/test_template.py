@@ -1236,3 +1236,20 @@ def test_functions_join_the_vpc_only_when_subnets_are_given(transformed, functio
     assert transformed["Conditions"]["InVpc"] == {
         "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "VpcSubnetIds"}]}, ""]}]
     }
+
+
+def test_critical_at_limit_only_parameter_matches_the_code_and_the_descriptions(sam_template, transformed):
+    # Issue 19 item 17: the template promises "the highest is critical"; the code makes it so unless
+    # CriticalAtLimitOnly is true, and every value the template allows is one the settings code accepts.
+    from usage_monitor.settings import parse_flag
+
+    parameter = sam_template["Parameters"]["CriticalAtLimitOnly"]
+    assert {value: parse_flag(value, "CRITICAL_AT_LIMIT_ONLY") for value in parameter["AllowedValues"]} == {
+        "false": False,
+        "true": True,
+    }
+    assert parse_flag(parameter["Default"], "CRITICAL_AT_LIMIT_ONLY") is False
+    assert "The highest is critical" in sam_template["Parameters"]["AlertThresholds"]["Description"]
+    assert "CriticalAtLimitOnly" in sam_template["Parameters"]["AlertThresholds"]["Description"]
+    environment = transformed["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert environment["CRITICAL_AT_LIMIT_ONLY"] == {"Ref": "CriticalAtLimitOnly"}
