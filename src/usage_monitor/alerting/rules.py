@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
-from usage_monitor.alerting.flapping import Damping, damp
+from usage_monitor.alerting.flapping import CHECK_SUBJECT, Damping, damp
 from usage_monitor.alerting.forecast import Forecast, moved_closer, should_alert
 from usage_monitor.alerting.types import (
     Alert,
@@ -63,6 +63,7 @@ def _damped(
     if alert is not None and alert.check_change is not None:
         kinds.add(alert.check_change.kind)
     after = evaluation.state
+    subjects = frozenset() if alert is None else _subjects(alert)
     flap, decision = damp(
         before.flap,
         changed=bool(kinds & STATE_CHANGES),
@@ -71,6 +72,7 @@ def _damped(
         now=now,
         max_changes=policy.flap_max_changes,
         window=policy.flap_window,
+        subjects=subjects,
     )
     after = replace(after, flap=flap)
     if decision is Damping.PASS:
@@ -89,6 +91,7 @@ def _damped(
         window=policy.flap_window,
         states=flap.states if decision is Damping.START else before.flap.states,
         settled_at=after.label() if decision is Damping.SETTLE else "",
+        subjects=flap.subjects if decision is Damping.START else before.flap.subjects,
     )
     base = alert or Alert(license_id, now, EventType.FLAPPING, Severity.WARNING, policy.thresholds)
     flapping = replace(
@@ -98,6 +101,14 @@ def _damped(
         damping=note,
     )
     return Evaluation(after, flapping)
+
+
+def _subjects(alert: Alert) -> frozenset[str]:
+    """What this alert's state changes are about: resource names, and the check."""
+    names = {c.resource.name for c in alert.resource_changes if c.kind in STATE_CHANGES}
+    if alert.check_change is not None and alert.check_change.kind in STATE_CHANGES:
+        names.add(CHECK_SUBJECT)
+    return frozenset(names)
 
 
 def _evaluate(
@@ -345,7 +356,10 @@ def apply_silences(alert: Alert, silences: Mapping[str, datetime], now: datetime
     if WHOLE_LICENSE in muted:
         return None
     if alert.damping is not None:
-        return alert  # about the license as a whole: only a whole-license mute holds it
+        # About what flapped: held when every resource it was about is muted; a flapping check (or more
+        # subjects than were kept) is about the license, which only a whole-license mute covers.
+        subjects = set(alert.damping.subjects)
+        return None if subjects and subjects <= muted else alert
     changes = tuple(c for c in alert.resource_changes if c.resource.name not in muted)
     if changes == alert.resource_changes:
         return alert

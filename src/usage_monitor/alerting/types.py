@@ -262,6 +262,8 @@ class DampingNote:
     window: timedelta
     states: tuple[str, ...]
     settled_at: str = ""
+    # What the flapping was about (resource names, `flapping.CHECK_SUBJECT`): mutes of all of them hold it.
+    subjects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

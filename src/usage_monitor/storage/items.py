@@ -121,6 +121,7 @@ def state_to_item(
                 "held_since": iso(flap.held_since) if flap.held_since else None,
                 "last_change": iso(flap.last_change) if flap.last_change else None,
                 "states": list(flap.states),
+                "subjects": list(flap.subjects) or None,
             }
         )
     if pending is not None:
@@ -170,6 +171,7 @@ def _flap_from(flap: Mapping[str, Any]) -> FlapState:
         held_since=parse_iso(flap["held_since"]) if flap.get("held_since") else None,
         last_change=parse_iso(flap["last_change"]) if flap.get("last_change") else None,
         states=tuple(flap.get("states", [])),
+        subjects=tuple(flap.get("subjects", [])),
     )
 
 
