@@ -156,6 +156,17 @@ def _resource_changes(
         previous = notified.get(resource.name)
         previous_level = previous.level if previous else None
         outlook = forecasts.get(resource.name)
+        if previous is not None and level != previous.level and policy.stale_mark(previous, now):
+            # Not looked at for a while: today's level is news in itself, the band's memory is not.
+            if level is None:
+                changes.append(ResourceChange(ChangeKind.RECOVERED, resource, None, previous_level))
+                del resources[resource.name]
+            else:
+                changes.append(
+                    _raised(ChangeKind.CROSSED, resource, level, previous_level, outlook, policy, result.license_id)
+                )
+                resources[resource.name] = NotifiedLevel(level, now)
+            continue
         if previous is None:
             if level is not None:
                 changes.append(_raised(ChangeKind.CROSSED, resource, level, None, outlook, policy, result.license_id))
@@ -268,6 +279,8 @@ def _forecast_changes(
 def _failed_check(
     error: CheckError, before: FailureStreak, policy: AlertPolicy, now: datetime
 ) -> tuple[FailureStreak, CheckChange | None]:
+    if policy.streak_broken(before, now):
+        before = FailureStreak()  # not checked for a while: this failure starts a new streak
     consecutive = before.consecutive + 1
     since = before.since or now
     notified_at = before.notified_at
@@ -284,7 +297,7 @@ def _failed_check(
     elif policy.reminder_due(notified_at, now):
         change = CheckChange(ChangeKind.REMINDER, error, consecutive, since)
         notified_at = now
-    return FailureStreak(consecutive, since, notified_at, error.describe(), kind), change
+    return FailureStreak(consecutive, since, notified_at, error.describe(), kind, now), change
 
 
 def _finish(

@@ -43,6 +43,8 @@ class RunProblem:
 
 
 LIMIT_LEVEL = Decimal(100)
+# Scheduled runs a license may miss before its failure streak ends and its level marks count as stale.
+STALE_AFTER_RUNS = 4
 
 
 class EventType(StrEnum):
@@ -89,6 +91,9 @@ class AlertPolicy:
     # False: the highest configured threshold of a resource is critical as well as the limit (what the
     # template promises; the default SMS filter sends critical only). True: only the limit is critical.
     critical_at_limit_only: bool = False
+    # Minutes between scheduled runs: a gap of more than `STALE_AFTER_RUNS` of them in a license's
+    # checks ends its failure streak and lets its level marks be re-evaluated instead of trusted.
+    run_interval: timedelta = timedelta(minutes=15)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlertPolicy:
@@ -103,6 +108,7 @@ class AlertPolicy:
             settings.flap_max_changes,
             timedelta(hours=settings.flap_window_hours),
             settings.critical_at_limit_only,
+            timedelta(minutes=settings.schedule_minutes),
         )
 
     def thresholds_for(self, license_id: str | None, resource: str) -> tuple[Decimal, ...]:
@@ -168,6 +174,22 @@ class AlertPolicy:
     def reminder_due(self, notified_at: datetime, now: datetime) -> bool:
         return self.remind_after is not None and now - notified_at >= self.remind_after
 
+    @property
+    def checking_gap(self) -> timedelta:
+        """Longer than this without a check, and what was known about a license is history, not state."""
+        return self.run_interval * STALE_AFTER_RUNS
+
+    def streak_broken(self, streak: FailureStreak, now: datetime) -> bool:
+        """Whether a gap in checking lies between the streak's last failure and `now`."""
+        last = streak.last_failure(self.run_interval)
+        return last is not None and now - last > self.checking_gap
+
+    def stale_mark(self, mark: NotifiedLevel, now: datetime) -> bool:
+        """A level mark is refreshed by its reminder at least every `remind_after` while the license is
+        checked; one older than that plus the checking gap was not looked at for a while. Without
+        reminders there is no such clock, and a mark is trusted."""
+        return self.remind_after is not None and now - mark.notified_at > self.remind_after + self.checking_gap
+
 
 @dataclass(frozen=True)
 class NotifiedLevel:
@@ -185,6 +207,16 @@ class FailureStreak:
     last_error: str | None = None
     # The failure kind last notified: a different kind mid-streak (a 5xx streak turning into a 401) is news.
     kind: str | None = None
+    # When the latest failure of the streak was seen: a streak counts consecutive runs, not failures
+    # months apart.
+    last_failed_at: datetime | None = None
+
+    def last_failure(self, run_interval: timedelta) -> datetime | None:
+        """The latest failure; for a streak stored before `last_failed_at` existed, estimated from its
+        start and length (one failure per run)."""
+        if self.last_failed_at is not None or self.since is None:
+            return self.last_failed_at
+        return self.since + run_interval * max(self.consecutive - 1, 0)
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,7 @@ def state_to_item(
                 "notified_at": iso(failures.notified_at) if failures.notified_at else None,
                 "last_error": failures.last_error,
                 "kind": failures.kind,
+                "last_at": iso(failures.last_failed_at) if failures.last_failed_at else None,
             }
         ),
     }
@@ -148,6 +149,7 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
             notified_at=parse_iso(failures["notified_at"]) if failures.get("notified_at") else None,
             last_error=failures.get("last_error"),
             kind=failures.get("kind"),
+            last_failed_at=parse_iso(failures["last_at"]) if failures.get("last_at") else None,
         ),
         version=int(item.get("version", 0)),
         forecasts={

@@ -390,7 +390,7 @@ def test_failure_streak_is_remembered_even_without_an_alert() -> None:
 
     assert evaluation.alert is None
     assert evaluation.state_changed(AlertState())
-    assert evaluation.state.failures == FailureStreak(1, T0, None, "Internal Server Error · HTTP 500")
+    assert evaluation.state.failures == FailureStreak(1, T0, None, "Internal Server Error · HTTP 500", None, T0)
 
 
 def test_failing_check_keeps_notified_resources() -> None:
@@ -402,16 +402,48 @@ def test_failing_check_keeps_notified_resources() -> None:
 
 
 def test_notified_failure_reminds_after_remind_after() -> None:
-    before = AlertState(failures=FailureStreak(3, T0, T0, "x"))
+    def failing_until(moment: datetime) -> AlertState:  # failed on every run up to the one before `moment`
+        return AlertState(failures=FailureStreak(3, T0, T0, "x", last_failed_at=moment - RUN_EVERY))
 
-    quiet = run(failed(FailureKind.HTTP_ERROR, 500), before, T0 + timedelta(hours=1))
-    due = run(failed(FailureKind.HTTP_ERROR, 500), before, T0 + timedelta(hours=24))
+    quiet = run(failed(FailureKind.HTTP_ERROR, 500), failing_until(T0 + timedelta(hours=1)), T0 + timedelta(hours=1))
+    due = run(failed(FailureKind.HTTP_ERROR, 500), failing_until(T0 + timedelta(hours=24)), T0 + timedelta(hours=24))
 
     assert quiet.alert is None
     assert due.alert is not None
     assert due.alert.event_type is EventType.CHECK_FAILED
     assert due.alert.reminder is True
     assert due.state.failures.notified_at == T0 + timedelta(hours=24)
+
+
+def test_a_gap_in_checking_ends_a_failure_streak() -> None:
+    # Issue 19 item 9: two failures, then no check for months: the next failure starts a new streak.
+    before = AlertState(failures=FailureStreak(2, T0, None, "x", last_failed_at=T0 + RUN_EVERY))
+
+    evaluation = run(failed(FailureKind.HTTP_ERROR, 503), before, T0 + timedelta(days=120))
+
+    assert evaluation.alert is None
+    assert (evaluation.state.failures.consecutive, evaluation.state.failures.since) == (1, T0 + timedelta(days=120))
+
+
+def test_a_streak_stored_without_its_last_failure_is_dated_from_its_start_and_length() -> None:
+    before = AlertState(failures=FailureStreak(2, T0, None, "x"))
+
+    next_run = run(failed(FailureKind.HTTP_ERROR, 503), before, T0 + 2 * RUN_EVERY)
+    much_later = run(failed(FailureKind.HTTP_ERROR, 503), before, T0 + timedelta(days=1))
+
+    assert next_run.alert is not None  # the third failure in a row
+    assert much_later.alert is None
+
+
+def test_a_stale_level_mark_is_re_evaluated_not_trusted() -> None:
+    # A 95% mark last refreshed 3 days ago (reminders every 24 h): 92% today is no longer held by the band.
+    before = notified(D95)
+    evaluation = run(ok(users(920)), before, T0 + timedelta(days=3))
+
+    assert evaluation.alert is not None
+    (change,) = evaluation.alert.resource_changes
+    assert (change.kind, change.level, change.previous_level) == (ChangeKind.CROSSED, D80, D95)
+    assert evaluation.state.resources["users"].level == D80
 
 
 def test_success_after_notified_failure_sends_a_recovered_notice_and_resets_the_streak() -> None:
