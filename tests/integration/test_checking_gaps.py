@@ -48,7 +48,7 @@ def test_a_level_mark_not_looked_at_for_days_is_re_evaluated(harness: Harness) -
     harness.invoke(time="2026-11-29T09:15:00Z")
 
     # Then the alert states today's level, not a reminder of the one five days ago
-    crossed, today = harness.alerts()
+    _, today = harness.alerts()
     assert today.attributes == {"event_type": "threshold_crossed", "severity": "warning", "license_id": "lic"}
     assert "- users: 92/100 (92.0%): reached the 80% threshold (warning)" in today.email
     assert "Reminder" not in today.subject

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -44,7 +44,7 @@ STATE = AlertState(
     resources={"users": NotifiedLevel(Decimal(80), CAPTURED)},
     failures=FailureStreak(2, CAPTURED, None, "HTTP 503"),
     version=3,
-    forecasts={"signatures": ForecastMark(Decimal("6.5"), CAPTURED)},
+    forecasts={"signatures": ForecastMark(Decimal("6.5"), CAPTURED, CAPTURED + timedelta(days=6, hours=12))},
     silences={"*": CAPTURED},
 )
 PENDING = OutgoingMessage(

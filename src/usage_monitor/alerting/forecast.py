@@ -168,14 +168,16 @@ def should_alert(forecast: Forecast, horizon_days: int) -> bool:
     )
 
 
-def moved_closer(previous_days: Decimal, current_days: Decimal) -> bool:
-    """Whether a forecast alert is worth repeating: the date moved closer by max(1 day, 25% of before).
+def moved_closer(previous_at: datetime, current_at: datetime, now: datetime) -> bool:
+    """Whether a forecast alert is worth repeating: the projected limit DATE moved closer by at least a day
+    and by a quarter of the time that was left until it.
 
-    Forecasts wobble by hours from run to run as new points arrive; re-alerting on every wobble would
-    drown the one change that matters, the limit really coming sooner.
+    Dates, not day counts: a count taken at the mark's run shrinks by itself as time passes, which would
+    read as the date moving closer. Forecasts wobble by hours from run to run as new points arrive;
+    re-alerting on every wobble would drown the one change that matters, the limit really coming sooner.
     """
-    margin = max(Decimal(1), previous_days * Decimal("0.25"))
-    return previous_days - current_days >= margin
+    margin = max(timedelta(days=1), (previous_at - now) / 4)
+    return previous_at - current_at >= margin
 
 
 def _since_last_reset(ordered: list[UsagePoint]) -> list[UsagePoint]:

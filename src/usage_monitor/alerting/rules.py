@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from usage_monitor.alerting.flapping import CHECK_SUBJECT, Damping, damp
@@ -270,9 +270,10 @@ def _forecast_changes(
             continue
         assert outlook.days_to_limit is not None
         previous = notified.get(resource.name)
-        if previous is None or moved_closer(previous.days_to_limit, outlook.days_to_limit):
+        projected = outlook.limit_at or now + timedelta(days=float(outlook.days_to_limit))
+        if previous is None or moved_closer(previous.projected_at, projected, now):
             changes.append(ResourceChange(ChangeKind.FORECAST, resource, None, None, outlook))
-            marks[resource.name] = ForecastMark(outlook.days_to_limit, now)
+            marks[resource.name] = ForecastMark(outlook.days_to_limit, now, projected)
     return marks, tuple(changes)
 
 

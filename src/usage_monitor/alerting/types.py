@@ -221,10 +221,18 @@ class FailureStreak:
 
 @dataclass(frozen=True)
 class ForecastMark:
-    """A forecast alert already sent for one resource: re-sent only if the date moves closer."""
+    """A forecast alert already sent for one resource: re-sent only if the projected date moves closer."""
 
-    days_to_limit: Decimal
+    days_to_limit: Decimal  # as the alert said, counted from `notified_at`
     notified_at: datetime
+    limit_at: datetime | None = None  # the projected limit date the alert named
+
+    @property
+    def projected_at(self) -> datetime:
+        """The projected date; for a mark stored before `limit_at` existed, its run plus its day count."""
+        if self.limit_at is not None:
+            return self.limit_at
+        return self.notified_at + timedelta(days=float(self.days_to_limit))
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,13 @@ def state_to_item(
             name: {"level": mark.level, "notified_at": iso(mark.notified_at)} for name, mark in state.resources.items()
         },
         "forecasts": {
-            name: {"days_to_limit": mark.days_to_limit, "notified_at": iso(mark.notified_at)}
+            name: _without_none(
+                {
+                    "days_to_limit": mark.days_to_limit,
+                    "notified_at": iso(mark.notified_at),
+                    "limit_at": iso(mark.limit_at) if mark.limit_at else None,
+                }
+            )
             for name, mark in state.forecasts.items()
         },
         "failures": _without_none(
@@ -153,7 +159,11 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
         ),
         version=int(item.get("version", 0)),
         forecasts={
-            name: ForecastMark(Decimal(mark["days_to_limit"]), parse_iso(mark["notified_at"]))
+            name: ForecastMark(
+                Decimal(mark["days_to_limit"]),
+                parse_iso(mark["notified_at"]),
+                parse_iso(mark["limit_at"]) if mark.get("limit_at") else None,
+            )
             for name, mark in (item.get("forecasts") or {}).items()
         },
         silences={target: parse_iso(until) for target, until in (item.get("silences") or {}).items()},

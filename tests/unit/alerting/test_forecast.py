@@ -408,4 +408,9 @@ def test_should_alert(result: Forecast, horizon: int, alert: bool) -> None:
     ],
 )
 def test_moved_closer(previous: str, current: str, closer: bool) -> None:
-    assert moved_closer(Decimal(previous), Decimal(current)) is closer
+    # Days from now to the previously projected date and to today's.
+    now = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)
+    previous_at = now + timedelta(days=float(previous))
+    current_at = now + timedelta(days=float(current))
+
+    assert moved_closer(previous_at, current_at, now) is closer

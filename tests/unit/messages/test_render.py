@@ -9,7 +9,15 @@ from decimal import Decimal
 
 import pytest
 
-from usage_monitor.alerting.types import Alert, AlertPolicy, ChangeKind, CheckChange, EventType, ResourceChange, Severity
+from usage_monitor.alerting.types import (
+    Alert,
+    AlertPolicy,
+    ChangeKind,
+    CheckChange,
+    EventType,
+    ResourceChange,
+    Severity,
+)
 from usage_monitor.core.models import CheckError, FailureKind, Resource
 from usage_monitor.messages.render import SMS_MAX, SUBJECT_MAX, iso, level_text, percent_text, render, usage_text
 
