@@ -174,3 +174,23 @@ def test_digest_reads_in_full_when_the_schedule_skips_its_hour(harness: Harness,
     # Then the sampled read found too few points and the history was read again in full
     assert returned == [0, 13]  # the 14 days before the digest hold 13 daily snapshots
     assert "lic-daily: OK" in harness.alerts()[-1].email
+
+
+def test_the_digest_names_the_same_days_to_limit_as_the_alert_of_the_same_day(harness: Harness) -> None:
+    # Issue 18 item 16: 100 signatures a day, the limit projected for 25 Nov 00:00. The alert goes out at
+    # midnight, the digest that evening: both say 4 days, in the same words.
+    add_licenses(harness, {"grow": usage_of(signatures=(500, 1000))})
+    harness.configure(
+        ALERT_THRESHOLDS="80,95", FORECAST_INTERVAL_HOURS="12", SCHEDULE_RATE="rate(12 hours)", FORECAST_ALERT_DAYS="14"
+    )
+    for time, current in (("2026-11-20T00:00:00Z", 500), ("2026-11-20T12:00:00Z", 550), ("2026-11-21T00:00:00Z", 600)):
+        harness.simulator.licenses["grow"].usage = usage_of(signatures=(current, 1000))
+        harness.invoke(time=time)
+
+    harness.invoke({**load_event("digest.json"), "time": "2026-11-21T20:00:00Z"})
+
+    alert, digest = harness.alerts()
+    assert "the limit is reached in about 4 days (around 25 Nov)" in alert.email
+    assert "limit in ~4 days" in alert.sms
+    assert "- signatures: 600/1000 (60.0%); " in digest.email
+    assert "; limit in about 4 days (around 25 Nov)" in digest.email

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from usage_monitor.alerting.forecast import ForecastStatus
 from usage_monitor.alerting.types import (
@@ -131,7 +131,7 @@ def _headline(alert: Alert) -> str:
     if outlooks:
         soonest = min(outlooks, key=lambda c: _days(c) or Decimal(0))
         more = f" +{len(outlooks) - 1} more" if len(outlooks) > 1 else ""
-        return f"{soonest.resource.name} may reach its limit in {_days_text(soonest)}{more}"
+        return f"{soonest.resource.name} may reach its limit in {_days_text(soonest, alert.captured_at)}{more}"
     return "recovered"
 
 
@@ -143,15 +143,8 @@ def _days(change: ResourceChange) -> Decimal | None:
     return change.forecast.days_to_limit if change.forecast is not None else None
 
 
-def _days_text(change: ResourceChange) -> str:
-    days = _days(change)
-    if days is None:
-        return "?"
-    if days < 1:
-        return "under a day"
-    # Rounded as the email's forecast sentence rounds, so both bodies name the same day count.
-    whole = 1 if days < 2 else int(days.to_integral_value(rounding=ROUND_HALF_UP))
-    return f"~{whole} day{'s' if whole != 1 else ''}"
+def _days_text(change: ResourceChange, now: datetime) -> str:
+    return "?" if change.forecast is None else change.forecast.when_short(now)
 
 
 def _subject(alert: Alert) -> str:
@@ -297,7 +290,7 @@ def _sms(alert: Alert) -> str:
         if change.kind is ChangeKind.RECOVERED:
             parts.append(f"{change.resource.name} {usage} recovered")
         elif change.kind is ChangeKind.FORECAST:
-            parts.append(f"{change.resource.name} {usage} limit in {_days_text(change)}")
+            parts.append(f"{change.resource.name} {usage} limit in {_days_text(change, alert.captured_at)}")
         elif change.kind is ChangeKind.VANISHED:
             parts.append(f"{change.resource.name} no longer reported")
         elif change.level is not None and not change.reached:
@@ -305,7 +298,11 @@ def _sms(alert: Alert) -> str:
             parts.append(f"{change.resource.name} raised at {level}, now {usage}, clears <{_clear_text(change)}")
         elif change.level is not None:
             mark = "LIMIT" if change.level >= LIMIT_LEVEL else f">={_number(change.level)}%"
-            soon = f" limit in {_days_text(change)}" if _days(change) is not None and change.level < LIMIT_LEVEL else ""
+            soon = (
+                f" limit in {_days_text(change, alert.captured_at)}"
+                if _days(change) is not None and change.level < LIMIT_LEVEL
+                else ""
+            )
             parts.append(f"{change.resource.name} {usage} {mark}{soon}")
     if alert.reminder:
         head += " (reminder)"

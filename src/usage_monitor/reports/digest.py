@@ -227,11 +227,7 @@ def forecast_text(outlook: Forecast, now: datetime) -> str:
     """Short forecast words: days to the limit, or why there is none."""
     match outlook.status:
         case ForecastStatus.RISING:
-            assert outlook.days_to_limit is not None
-            days = outlook.days_to_limit
-            when = "under a day" if days < 1 else f"~{_plural(int(days.to_integral_value(ROUND_HALF_UP)), 'day')}"
-            date = f" ({date_text(outlook.limit_at, now)})" if outlook.limit_at is not None else ""
-            return f"limit in {when}{date}"
+            return f"limit {outlook.when_words(now)}"  # the alert's words and count (`Forecast.when_words`)
         case ForecastStatus.FLAT_OR_FALLING:
             return "not growing"
         case ForecastStatus.AT_LIMIT:

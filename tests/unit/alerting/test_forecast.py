@@ -310,7 +310,8 @@ def test_projection_beyond_datetime_range_keeps_days_but_no_date() -> None:
         ("9.3", datetime(2026, 12, 3, 17, 0, tzinfo=UTC), "in about 9 days (around 3 Dec)"),
         ("9.5", datetime(2026, 12, 4, 0, 0, tzinfo=UTC), "in about 10 days (around 4 Dec)"),
         ("2.0", datetime(2026, 11, 26, 12, 0, tzinfo=UTC), "in about 2 days (around 26 Nov)"),
-        ("1.9", datetime(2026, 11, 26, 9, 0, tzinfo=UTC), "in about 1 day (around 26 Nov)"),
+        # The count is calendar days to the date named beside it (issue 18 item 16): 26 Nov is 2 days away.
+        ("1.9", datetime(2026, 11, 26, 9, 0, tzinfo=UTC), "in about 2 days (around 26 Nov)"),
         ("1.0", datetime(2026, 11, 25, 12, 0, tzinfo=UTC), "in about 1 day (around 25 Nov)"),
         ("0.9", datetime(2026, 11, 25, 9, 37, tzinfo=UTC), "within a day (around 25 Nov 09:30 UTC)"),
         ("0.0", datetime(2026, 11, 24, 13, 53, tzinfo=UTC), "within a day (around 24 Nov 14:00 UTC)"),
@@ -343,7 +344,7 @@ def test_describe_from_a_real_forecast() -> None:
 
     assert (
         result.describe(END)
-        == "at the current rate (about 100 a day) the limit is reached in about 1 day (around 26 Nov)"
+        == "at the current rate (about 100 a day) the limit is reached in about 2 days (around 26 Nov)"
     )
 
 

@@ -208,11 +208,11 @@ def test_empty_fleet_still_renders() -> None:
     [
         (
             Forecast(ForecastStatus.RISING, Decimal("0.4"), NOW + timedelta(hours=9), Decimal(5)),
-            "limit in under a day (23 Nov)",
+            "limit within a day (around 23 Nov 12:30 UTC)",
         ),
         (
-            Forecast(ForecastStatus.RISING, Decimal("12.6"), datetime(2027, 1, 5, tzinfo=UTC), Decimal(5)),
-            "limit in ~13 days (5 Jan 2027)",
+            Forecast(ForecastStatus.RISING, Decimal("42.8"), datetime(2027, 1, 5, tzinfo=UTC), Decimal(5)),
+            "limit in about 43 days (around 5 Jan 2027)",
         ),
         (Forecast(ForecastStatus.FLAT_OR_FALLING), "not growing"),
         (Forecast(ForecastStatus.TOO_FEW_POINTS), "too little history to forecast"),
