@@ -20,6 +20,7 @@ from usage_monitor.alerting.types import (
     Severity,
 )
 from usage_monitor.core.models import RUN_SCOPE, FailureKind, Resource
+from usage_monitor.core.numbers import decimal_text, number_text
 from usage_monitor.messages.chat import chat_notification
 from usage_monitor.messages.problems import problem_texts
 from usage_monitor.messages.sms import gsm7, one_segment
@@ -89,7 +90,7 @@ def iso(moment: datetime) -> str:
 
 
 def percent_text(value: Decimal | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}%"
+    return "n/a" if value is None else f"{decimal_text(value)}%"
 
 
 def level_text(level: Decimal) -> str:
@@ -97,8 +98,8 @@ def level_text(level: Decimal) -> str:
 
 
 def usage_text(resource: Resource) -> str:
-    current = "?" if resource.current is None else str(resource.current)
-    limit = "?" if resource.limit is None else str(resource.limit)
+    current = "?" if resource.current is None else number_text(resource.current)
+    limit = "?" if resource.limit is None else number_text(resource.limit)
     return f"{current}/{limit} ({percent_text(resource.percent)})"
 
 

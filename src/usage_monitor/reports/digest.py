@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from usage_monitor.alerting.forecast import Forecast, ForecastStatus, UsagePoint, forecast
 from usage_monitor.alerting.rules import WHOLE_LICENSE, active_silences
 from usage_monitor.alerting.types import AlertPolicy, AlertState, Severity
 from usage_monitor.core.models import RUN_SCOPE, Resource
+from usage_monitor.core.numbers import decimal_text, signed_number_text, tenths
 from usage_monitor.messages.render import RenderedAlert, level_text, percent_text, usage_text
 from usage_monitor.messages.sms import one_segment
 from usage_monitor.reports.history import row_from_snapshot
@@ -125,13 +126,11 @@ def _change(series: Sequence[UsagePoint], as_of: datetime, window: timedelta) ->
     first, last = (before[-1] if before else inside[0]), inside[-1]
     points = None
     if first.limit and last.limit:
-        points = _tenths(Decimal(last.current * 100) / last.limit) - _tenths(Decimal(first.current * 100) / first.limit)
+        # The difference of the two percents as every message shows them (`Resource.percent`, tenths
+        # rounded down), in exact integer tenths: no Decimal context to overflow, whatever the count.
+        points = tenths(last.current * 1000 // last.limit - first.current * 1000 // first.limit)
     days = int((last.at - first.at) / timedelta(days=1) + 0.5)
     return last.current - first.current, points, days
-
-
-def _tenths(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def _open_alerts(license_id: str, state: AlertState, policy: AlertPolicy, now: datetime) -> tuple[str, ...]:
@@ -218,9 +217,9 @@ def change_text(outlook: ResourceOutlook) -> str:
         return "no change measured yet"
     if outlook.change == 0:
         return f"no change in {_plural(outlook.change_days, 'day') if outlook.change_days else 'under a day'}"
-    points = f", {outlook.change_points:+.1f} pts" if outlook.change_points is not None else ""
+    points = f", {decimal_text(outlook.change_points, sign=True)} pts" if outlook.change_points is not None else ""
     days = _plural(outlook.change_days, "day") if outlook.change_days else "under a day"
-    return f"{outlook.change:+d}{points} in {days}"
+    return f"{signed_number_text(outlook.change)}{points} in {days}"
 
 
 def forecast_text(outlook: Forecast, now: datetime) -> str:
@@ -266,7 +265,7 @@ def _email(fleet: list[LicenseDigest], total: Counts, now: datetime, forecast_da
     body: list[str] = []
     listed = 0
     for number, digest in enumerate(fleet[:LISTED_LICENSES], start=1):
-        block = [*_license_block(number, digest, now), ""]
+        block = [*license_block_or_line(number, digest, now), ""]
         if _bytes(block) > budget:
             break
         budget -= _bytes(block)
@@ -278,6 +277,20 @@ def _email(fleet: list[LicenseDigest], total: Counts, now: datetime, forecast_da
     elif not fleet:
         body += ["No license to report.", ""]
     return "\n".join(head + body + tail)
+
+
+def license_block_or_line(number: int, digest: LicenseDigest, now: datetime) -> list[str]:
+    """The license's block; if anything in it cannot be put into words, one line saying so, and the
+    digest goes on with the next license."""
+    try:
+        return _license_block(number, digest, now)
+    except Exception as exc:  # whatever one license's figures do, the others are still listed
+        return [f"{number}. {digest.license_id}: {unsummarised(exc)}"]
+
+
+def unsummarised(exc: Exception) -> str:
+    """The one line for a license whose figures could not be summarised (the type only: no upstream text)."""
+    return f"could not be summarised ({type(exc).__name__}); its snapshots are kept: usage-monitor history"
 
 
 def _license_block(number: int, digest: LicenseDigest, now: datetime) -> list[str]:
