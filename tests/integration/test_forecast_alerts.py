@@ -43,7 +43,7 @@ def test_steady_growth_raises_one_forecast_alert_before_any_threshold(harness: H
 
 def test_threshold_alert_states_the_forecast_in_plain_words(harness: Harness) -> None:
     add_licenses(harness, {"grow": usage_of(signatures=(700, 1000))})
-    harness.configure(ALERT_THRESHOLDS="80", FORECAST_ALERT_DAYS="0")  # forecast alerts off, text on
+    harness.configure(ALERT_THRESHOLDS="80,95", FORECAST_ALERT_DAYS="0")  # forecast alerts off, text on
 
     run_with_usage(harness, "grow", [(0, 700), (12, 750), (24, 800)])
 
