@@ -45,7 +45,7 @@ def test_digest_is_one_info_message_listing_every_license_fullest_first(harness:
     assert email.index("1. lic-busy: WARNING, fullest 90.0%") < email.index("2. lic-healthy: OK")
     assert "3. lic-broken: NO FIGURES, check failing" in email
     assert "- users: 450/500 (90.0%)" in email
-    assert "Open alerts: users at the 80% threshold (warning)" in email
+    assert "Open alerts: users raised at the 80% threshold (warning), last notified 24 Nov 09:15 UTC" in email
     assert len(digest.sms) <= 160
     assert digest.sms.startswith("Leegality digest: 3 lic, 0 crit, 1 warn, 1 failing, 0 muted. Fullest: lic-busy")
     # No token value ever reaches a message

@@ -134,9 +134,11 @@ def _change(series: Sequence[UsagePoint], as_of: datetime, window: timedelta) ->
 
 
 def _open_alerts(license_id: str, state: AlertState, policy: AlertPolicy, now: datetime) -> tuple[str, ...]:
+    # "raised at", not "at": a level held by hysteresis is open although today's figures are below it (the
+    # figures line says where usage is); "last notified", not "since": a reminder moves `notified_at`.
     alerts = [
-        f"{name} at {level_text(mark.level)} ({policy.severity_for(mark.level, license_id, name).value}) "
-        f"since {day_text(mark.notified_at, now)}"
+        f"{name} raised at {level_text(mark.level)} ({policy.severity_for(mark.level, license_id, name).value}), "
+        f"last notified {day_text(mark.notified_at, now)}"
         for name, mark in sorted(state.resources.items())
     ]
     alerts += [

@@ -100,7 +100,7 @@ def test_open_alerts_and_live_mutes_come_from_the_alert_state() -> None:
     digest = license_digest("lic-1", history("lic-1", 2, users=(100, 0, 100)), state, POLICY, NOW)
 
     assert digest.open_alerts == (
-        "users at the limit (critical) since 21 Nov 03:30 UTC",
+        "users raised at the limit (critical), last notified 21 Nov 03:30 UTC",
         "check failing since 23 Nov 02:30 UTC (4 runs)",
     )
     assert digest.mutes == (("signatures", NOW + timedelta(days=1)),)  # the expired whole-license mute is gone
