@@ -162,7 +162,7 @@ def test_digest_parses_only_the_snapshots_of_its_hour_each_day(harness: Harness,
     assert returned == [4 * 14 + 6]
     email = harness.alerts()[-1].email
     # 24 a day (one an hour): the sampled points give the same change and rate as all of them would
-    assert "- users: 1000/2000 (50.0%); +168, +8.4 pts in 7 days; limit in ~42 days (3 Jan 2027)" in email
+    assert "- users: 1000/2000 (50.0%); +168, +8.4 pts in 7 days; limit in about 41 days (around 3 Jan 2027)" in email
 
 
 def test_digest_reads_in_full_when_the_schedule_skips_its_hour(harness: Harness, returned: list[int]) -> None:
