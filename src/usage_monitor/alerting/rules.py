@@ -1,7 +1,8 @@
 """Pure alert rules: a resource's level, and what changed since the last notification.
 
 Levels are threshold percentages. Reaching the limit (current ≥ limit) is always a level of its own,
-100, and any level of 100 or more is critical; lower levels are warnings. A notification goes out when a
+100. The limit and (unless `critical_at_limit_only`) a resource's highest threshold are critical; lower
+levels are warnings (`AlertPolicy.severity_for`). A notification goes out when a
 resource reaches a higher level than was last notified, when a notified resource falls below every
 threshold (recovered), when a license's checks start or stop failing, and as a reminder while an alert
 stays active. State lives in DynamoDB between runs; this module only computes the next state.
