@@ -415,3 +415,23 @@ def test_moved_closer(previous: str, current: str, closer: bool) -> None:
     current_at = now + timedelta(days=float(current))
 
     assert moved_closer(previous_at, current_at, now) is closer
+
+
+@pytest.mark.parametrize(
+    ("days", "limit_at", "short"),
+    [
+        ("0.4", datetime(2026, 11, 24, 23, 0, tzinfo=UTC), "under a day"),
+        ("1.1", datetime(2026, 11, 25, 23, 0, tzinfo=UTC), "~1 day"),
+        ("5.4", datetime(2026, 11, 29, 20, 0, tzinfo=UTC), "~5 days"),
+        ("5.6", datetime(2026, 11, 30, 1, 0, tzinfo=UTC), "~6 days"),  # the count follows the date
+        ("9.3", None, "~9 days"),
+    ],
+)
+def test_one_day_count_for_every_text(days: str, limit_at: datetime | None, short: str) -> None:
+    # Issue 18 item 16: the short form and the sentence give the same count, taken from the date.
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    outlook = Forecast(ForecastStatus.RISING, Decimal(days), limit_at, Decimal(10))
+
+    assert outlook.when_short(now) == short
+    count = short.removeprefix("~").split(" ")[0]
+    assert count in outlook.when_words(now) or short == "under a day"

@@ -8,11 +8,13 @@ from decimal import Decimal
 import pytest
 
 from usage_monitor.alerting.forecast import Forecast, ForecastStatus
-from usage_monitor.alerting.rules import evaluate
+from usage_monitor.alerting.rules import apply_silences, evaluate
 from usage_monitor.alerting.types import (
+    Alert,
     AlertPolicy,
     AlertState,
     ChangeKind,
+    DampingNote,
     Evaluation,
     EventType,
     FailureStreak,
@@ -612,3 +614,40 @@ def test_a_level_held_by_hysteresis_gets_no_forecast_alert():
 
     assert evaluation.alert is None
     assert evaluation.state.resources["users"].level == D80
+
+
+# --- Issue 18 item 8: a mute covers the flapping notices about what it mutes --------------------------------
+
+
+def flapping_notice(*subjects: str) -> Alert:
+    note = DampingNote(False, 5, T0, timedelta(hours=6), ("all below thresholds", "users >= 95%"), "", subjects)
+    return Alert(LICENSE, T0, EventType.FLAPPING, Severity.WARNING, POLICY.thresholds, damping=note)
+
+
+@pytest.mark.parametrize(
+    ("subjects", "muted", "held"),
+    [
+        (("users",), {"users"}, True),
+        (("signatures", "users"), {"users"}, False),  # also about an unmuted resource
+        (("*check", "users"), {"users"}, False),  # a flapping check is about the license
+        (("users",), {"*"}, True),
+        ((), {"users"}, False),  # nothing known about its subjects: only a whole-license mute holds it
+    ],
+)
+def test_a_flapping_notice_is_held_when_all_it_is_about_is_muted(
+    subjects: tuple[str, ...], muted: set[str], held: bool
+) -> None:
+    silences = {target: T0 + timedelta(days=1) for target in muted}
+
+    assert (apply_silences(flapping_notice(*subjects), silences, T0) is None) is held
+
+
+def test_the_flap_state_collects_what_its_changes_were_about() -> None:
+    policy = AlertPolicy(thresholds=(D80, D95), flap_max_changes=2)
+    state, now = AlertState(), T0
+    for current in (960, 700, 960):
+        state = run(ok(users(current)), state, now, policy).state
+        now += RUN_EVERY
+
+    assert state.flap.holding
+    assert state.flap.subjects == ("users",)
