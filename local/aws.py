@@ -100,6 +100,7 @@ class PublishedAlert:
     sms: str
     default: str
     attributes: dict[str, str]
+    chat: str = ""  # the `https` form: Amazon Q Developer's custom-notification event (JSON)
 
 
 def published_alerts(topic_arn: str) -> list[PublishedAlert]:
@@ -116,6 +117,7 @@ def published_alerts(topic_arn: str) -> list[PublishedAlert]:
                 sms=forms["sms"],
                 default=forms["default"],
                 attributes={k: v["Value"] for k, v in (attributes or {}).items()},
+                chat=forms.get("https", ""),
             )
         )
     return alerts

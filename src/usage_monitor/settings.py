@@ -58,6 +58,9 @@ class Settings:
     hysteresis_points: Decimal = Decimal(5)
     flap_max_changes: int = 4
     flap_window_hours: int = 6
+    # True: only reaching the limit is critical (SMS only then, with the default SMS filter); False: each
+    # resource's highest threshold is critical too, as the template's AlertThresholds promises.
+    critical_at_limit_only: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -102,6 +105,7 @@ class Settings:
             hysteresis_points=parse_hysteresis(env.get("ALERT_HYSTERESIS_POINTS", "")),
             flap_max_changes=_int(env, "ALERT_FLAP_CHANGES", 4, minimum=0, maximum=100),
             flap_window_hours=_int(env, "ALERT_FLAP_WINDOW_HOURS", 6, minimum=1, maximum=168),
+            critical_at_limit_only=parse_flag(env.get("CRITICAL_AT_LIMIT_ONLY", ""), "CRITICAL_AT_LIMIT_ONLY"),
         )
 
     @staticmethod
@@ -123,6 +127,16 @@ def parse_hysteresis(raw: str, setting: str = "ALERT_HYSTERESIS_POINTS") -> Deci
     if not value.is_finite() or not Decimal(0) <= value <= Decimal(50):
         raise ConfigError(f"{setting}: {text!r} must be between 0 and 50 percentage points")
     return value
+
+
+def parse_flag(raw: str, setting: str) -> bool:
+    """`true` or `false` (any case; empty = false), as the template's AllowedValues give them."""
+    text = raw.strip().lower()
+    if text in ("", "false"):
+        return False
+    if text == "true":
+        return True
+    raise ConfigError(f"{setting}: {raw.strip()!r} is not true or false")
 
 
 @dataclass(frozen=True)

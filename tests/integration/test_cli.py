@@ -119,6 +119,10 @@ def test_thresholds_option_and_env_decide_the_level(
     monkeypatch.setenv("ALERT_THRESHOLDS", "50")
     result = run("check", "busy", "--base-url", token_for_all.base_url)
     assert result.code == 1
+    assert ">= 50% (critical, clears below 45%)" in result.out  # the only threshold is the highest
+
+    monkeypatch.setenv("CRITICAL_AT_LIMIT_ONLY", "true")
+    result = run("check", "busy", "--base-url", token_for_all.base_url)
     assert ">= 50% (warning, clears below 45%)" in result.out
 
     bad = run("check", "busy", "--base-url", token_for_all.base_url, "--thresholds", "80,abc")

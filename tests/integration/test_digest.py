@@ -45,7 +45,7 @@ def test_digest_is_one_info_message_listing_every_license_fullest_first(harness:
     assert email.index("1. lic-busy: WARNING, fullest 90.0%") < email.index("2. lic-healthy: OK")
     assert "3. lic-broken: NO FIGURES, check failing" in email
     assert "- users: 450/500 (90.0%)" in email
-    assert "Open alerts: users at the 80% threshold (warning)" in email
+    assert "Open alerts: users raised at the 80% threshold (warning), last notified 24 Nov 09:15 UTC" in email
     assert len(digest.sms) <= 160
     assert digest.sms.startswith("Leegality digest: 3 lic, 0 crit, 1 warn, 1 failing, 0 muted. Fullest: lic-busy")
     # No token value ever reaches a message
@@ -162,7 +162,7 @@ def test_digest_parses_only_the_snapshots_of_its_hour_each_day(harness: Harness,
     assert returned == [4 * 14 + 6]
     email = harness.alerts()[-1].email
     # 24 a day (one an hour): the sampled points give the same change and rate as all of them would
-    assert "- users: 1000/2000 (50.0%); +168, +8.4 pts in 7 days; limit in ~42 days (3 Jan 2027)" in email
+    assert "- users: 1000/2000 (50.0%); +168, +8.4 pts in 7 days; limit in about 41 days (around 3 Jan 2027)" in email
 
 
 def test_digest_reads_in_full_when_the_schedule_skips_its_hour(harness: Harness, returned: list[int]) -> None:
@@ -174,3 +174,23 @@ def test_digest_reads_in_full_when_the_schedule_skips_its_hour(harness: Harness,
     # Then the sampled read found too few points and the history was read again in full
     assert returned == [0, 13]  # the 14 days before the digest hold 13 daily snapshots
     assert "lic-daily: OK" in harness.alerts()[-1].email
+
+
+def test_the_digest_names_the_same_days_to_limit_as_the_alert_of_the_same_day(harness: Harness) -> None:
+    # Issue 18 item 16: 100 signatures a day, the limit projected for 25 Nov 00:00. The alert goes out at
+    # midnight, the digest that evening: both say 4 days, in the same words.
+    add_licenses(harness, {"grow": usage_of(signatures=(500, 1000))})
+    harness.configure(
+        ALERT_THRESHOLDS="80,95", FORECAST_INTERVAL_HOURS="12", SCHEDULE_RATE="rate(12 hours)", FORECAST_ALERT_DAYS="14"
+    )
+    for time, current in (("2026-11-20T00:00:00Z", 500), ("2026-11-20T12:00:00Z", 550), ("2026-11-21T00:00:00Z", 600)):
+        harness.simulator.licenses["grow"].usage = usage_of(signatures=(current, 1000))
+        harness.invoke(time=time)
+
+    harness.invoke({**load_event("digest.json"), "time": "2026-11-21T20:00:00Z"})
+
+    alert, digest = harness.alerts()
+    assert "the limit is reached in about 4 days (around 25 Nov)" in alert.email
+    assert "limit in ~4 days" in alert.sms
+    assert "- signatures: 600/1000 (60.0%); " in digest.email
+    assert "; limit in about 4 days (around 25 Nov)" in digest.email

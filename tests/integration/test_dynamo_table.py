@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from local.aws import REGION, provision
+from usage_monitor.alerting.flapping import FlapState
 from usage_monitor.alerting.forecast import Forecast, ForecastStatus
 from usage_monitor.alerting.types import AlertState, FailureStreak, ForecastMark, NotifiedLevel
 from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
@@ -42,10 +44,11 @@ FAILED = CheckResult(
 )
 STATE = AlertState(
     resources={"users": NotifiedLevel(Decimal(80), CAPTURED)},
-    failures=FailureStreak(2, CAPTURED, None, "HTTP 503"),
+    failures=FailureStreak(2, CAPTURED, None, "HTTP 503", last_failed_at=CAPTURED + timedelta(minutes=15)),
     version=3,
-    forecasts={"signatures": ForecastMark(Decimal("6.5"), CAPTURED)},
+    forecasts={"signatures": ForecastMark(Decimal("6.5"), CAPTURED, CAPTURED + timedelta(days=6, hours=12))},
     silences={"*": CAPTURED},
+    flap=FlapState((CAPTURED,), subjects=("*check", "users")),
 )
 PENDING = OutgoingMessage(
     "[WARNING] lic", '{"default": "x"}', {"severity": "warning", "event_type": "threshold_crossed"}
@@ -131,6 +134,7 @@ def test_alert_states_are_read_back_in_batches_and_a_conflict_is_refused(tables)
     states = store.load_states(ids)
     assert sorted(states) == ids[::2]
     assert states["lic-000"].state.version == 1
+    assert states["lic-000"].state == replace(STATE, version=1)  # every mark, date and subject read back
     assert states["lic-000"].pending == PENDING
     assert table.get_item({"license_id": STATE_PREFIX + "lic-001", "captured_at": STATE_SORT_KEY}) is None
     with pytest.raises(StateConflict):

@@ -43,7 +43,7 @@ def test_steady_growth_raises_one_forecast_alert_before_any_threshold(harness: H
 
 def test_threshold_alert_states_the_forecast_in_plain_words(harness: Harness) -> None:
     add_licenses(harness, {"grow": usage_of(signatures=(700, 1000))})
-    harness.configure(ALERT_THRESHOLDS="80", FORECAST_ALERT_DAYS="0")  # forecast alerts off, text on
+    harness.configure(ALERT_THRESHOLDS="80,95", FORECAST_ALERT_DAYS="0")  # forecast alerts off, text on
 
     run_with_usage(harness, "grow", [(0, 700), (12, 750), (24, 800)])
 
@@ -91,3 +91,22 @@ def test_threshold_overrides_per_resource_and_per_license(harness: Harness) -> N
     assert "signatures: 600/1000 (60.0%): reached the 50% threshold" in alerts["lic-a"].email
     assert "users: 90/100 (90.0%): reached the 80% threshold" in alerts["lic-a"].email
     assert "Thresholds: 80%; signatures: 50%, 90%" in alerts["lic-a"].email
+
+
+def test_a_forecast_alert_is_not_repeated_while_the_projected_date_stays_put(harness: Harness) -> None:
+    # Issue 19 item 8: growth of 30 a day, the limit always projected for 28 Nov. The day count shrinks by
+    # itself as the days pass; the date does not move, so there is nothing new to say.
+    add_licenses(harness, {"steady": usage_of(signatures=(580, 1000))})
+    harness.configure(
+        ALERT_THRESHOLDS="80,95", FORECAST_INTERVAL_HOURS="12", SCHEDULE_RATE="rate(12 hours)", FORECAST_ALERT_DAYS="14"
+    )
+    base = datetime(2026, 11, 14, tzinfo=UTC)
+    for run in range(11):  # every 12 hours for 5 days: 580 → 730 (73 %, below every threshold)
+        harness.simulator.licenses["steady"].usage = usage_of(signatures=(580 + 15 * run, 1000))
+        harness.invoke(time=(base + timedelta(hours=12 * run)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    (alert,) = harness.alerts()
+    assert alert.attributes["event_type"] == "forecast"
+    assert "(around 28 Nov)" in alert.email
+    state = harness.table.get_item(Key={"license_id": "alert-state#steady", "captured_at": "state"})["Item"]
+    assert state["forecasts"]["signatures"]["limit_at"] == "2026-11-28T00:00:00Z"

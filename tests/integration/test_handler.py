@@ -82,11 +82,11 @@ def test_escalation_then_limit_then_recovery(harness: Harness) -> None:
     alerts = harness.alerts()
     assert [(a.attributes["event_type"], a.attributes["severity"]) for a in alerts] == [
         ("threshold_crossed", "warning"),
-        ("threshold_crossed", "warning"),
+        ("threshold_crossed", "critical"),  # 95 % is the highest threshold: critical, before the limit
         ("threshold_crossed", "critical"),
         ("recovered", "warning"),
     ]
-    assert "reached the 95% threshold" in alerts[1].email
+    assert "reached the 95% threshold (CRITICAL)" in alerts[1].email
     assert "reached the limit" in alerts[2].email
     assert "signatures: 1000/5000 (20.0%): recovered" in alerts[3].email
 

@@ -62,7 +62,7 @@ def test_inside_the_band_the_stored_mark_does_not_move_and_escalation_is_immedia
 
     sent = drive(harness, "lic", [(960, 1000), (920, 1000), (960, 1000), (1000, 1000)])
 
-    assert sent == [("threshold_crossed", "warning"), ("threshold_crossed", "critical")]
+    assert sent == [("threshold_crossed", "critical"), ("threshold_crossed", "critical")]  # 95 % is the highest
 
 
 def test_margin_zero_restores_one_message_per_crossing(harness: Harness) -> None:
@@ -85,7 +85,7 @@ def test_overrides_use_the_same_margin(harness: Harness) -> None:
 
     sent = drive(harness, "lic", [(500, 1000), (460, 1000), (500, 1000), (440, 1000)])
 
-    assert sent == [("threshold_crossed", "warning"), ("recovered", "warning")]
+    assert sent == [("threshold_crossed", "critical"), ("recovered", "warning")]  # 50 % is users' only threshold
 
 
 def test_a_resource_jumping_across_the_band_flaps_once_then_settles_once(harness: Harness) -> None:
@@ -97,13 +97,14 @@ def test_a_resource_jumping_across_the_band_flaps_once_then_settles_once(harness
     sent = drive(harness, "jumpy", [(960, 1000), (700, 1000)] * 5 + [(960, 1000)] * 26)
 
     # Then four ordinary notices, one flapping notice, silence, and one message saying where it settled
+    # (critical: 95 % is the highest threshold)
     assert sent == [
-        ("threshold_crossed", "warning"),
+        ("threshold_crossed", "critical"),
         ("recovered", "warning"),
-        ("threshold_crossed", "warning"),
+        ("threshold_crossed", "critical"),
         ("recovered", "warning"),
-        ("flapping", "warning"),
-        ("flapping", "warning"),
+        ("flapping", "critical"),
+        ("flapping", "critical"),
     ]
     start, settled = harness.alerts()[4:]
     assert "Flapping: the alert state changed 5 times since 2026-11-24T09:15:00Z" in start.email

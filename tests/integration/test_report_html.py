@@ -82,7 +82,7 @@ def test_report_is_one_self_contained_file_with_a_chart_per_resource(table: Any,
     assert "url(" not in html
     # Fullest first in the summary table; the growing license is forecast to its limit
     assert html.index(">lic-growing</a>") < html.index(">lic-steady</a>")
-    assert "limit in ~" in html
+    assert "limit in about " in html  # the alert's words (issue 18 item 16)
     assert "SECRET" not in html
 
 

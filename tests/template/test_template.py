@@ -109,6 +109,7 @@ SHARED_ENVIRONMENT = {
     "ALERT_HYSTERESIS_POINTS": {"Ref": "AlertHysteresisPoints"},
     "ALERT_FLAP_CHANGES": {"Ref": "AlertFlapChanges"},
     "ALERT_FLAP_WINDOW_HOURS": {"Ref": "AlertFlapWindowHours"},
+    "CRITICAL_AT_LIMIT_ONLY": {"Ref": "CriticalAtLimitOnly"},
     "MAX_CONCURRENCY": {"Ref": "MaxConcurrency"},
     "MAX_REQUESTS_PER_SECOND": {"Ref": "MaxRequestsPerSecond"},
     "ALERT_THRESHOLD_OVERRIDES": {"Ref": "AlertThresholdOverrides"},
@@ -145,6 +146,7 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "AlertHysteresisPoints": 5,
     "AlertFlapChanges": 4,
     "AlertFlapWindowHours": 6,
+    "CriticalAtLimitOnly": "false",
     "MaxConcurrency": 16,
     "AlertEmail": "",
     "AlertSmsNumber": "",
@@ -668,6 +670,7 @@ def test_deployed_function(deployed):
         "ALERT_HYSTERESIS_POINTS": "5",
         "ALERT_FLAP_CHANGES": "4",
         "ALERT_FLAP_WINDOW_HOURS": "6",
+        "CRITICAL_AT_LIMIT_ONLY": "false",
         "MAX_CONCURRENCY": "16",
         "MAX_REQUESTS_PER_SECOND": "",
         "ALERT_THRESHOLD_OVERRIDES": "",
@@ -1233,3 +1236,20 @@ def test_functions_join_the_vpc_only_when_subnets_are_given(transformed, functio
     assert transformed["Conditions"]["InVpc"] == {
         "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "VpcSubnetIds"}]}, ""]}]
     }
+
+
+def test_critical_at_limit_only_parameter_matches_the_code_and_the_descriptions(sam_template, transformed):
+    # Issue 19 item 17: the template promises "the highest is critical"; the code makes it so unless
+    # CriticalAtLimitOnly is true, and every value the template allows is one the settings code accepts.
+    from usage_monitor.settings import parse_flag
+
+    parameter = sam_template["Parameters"]["CriticalAtLimitOnly"]
+    assert {value: parse_flag(value, "CRITICAL_AT_LIMIT_ONLY") for value in parameter["AllowedValues"]} == {
+        "false": False,
+        "true": True,
+    }
+    assert parse_flag(parameter["Default"], "CRITICAL_AT_LIMIT_ONLY") is False
+    assert "The highest is critical" in sam_template["Parameters"]["AlertThresholds"]["Description"]
+    assert "CriticalAtLimitOnly" in sam_template["Parameters"]["AlertThresholds"]["Description"]
+    environment = transformed["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert environment["CRITICAL_AT_LIMIT_ONLY"] == {"Ref": "CriticalAtLimitOnly"}

@@ -13,6 +13,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 MAX_STATES = 6  # labels kept for the message; a flapping license rarely visits more
+MAX_SUBJECTS = 32  # names kept; past that, MANY_SUBJECTS stands for the rest (no mute covers it)
+# What a change is about besides a resource: the license's check, and "more than we kept". Neither can be a
+# resource name a mute targets (`*` never starts one), so a resource mute never covers them.
+CHECK_SUBJECT = "*check"
+MANY_SUBJECTS = "*more"
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,9 @@ class FlapState:
     last_change: datetime | None = None
     # The states it moved between while flapping, in the order first seen (for the messages).
     states: tuple[str, ...] = ()
+    # What the recent changes were about (resource names, CHECK_SUBJECT), sorted: a mute of all of them
+    # holds the flapping and settled notices too.
+    subjects: tuple[str, ...] = ()
 
     @property
     def holding(self) -> bool:
@@ -47,6 +55,7 @@ def damp(
     now: datetime,
     max_changes: int,
     window: timedelta,
+    subjects: frozenset[str] = frozenset(),
 ) -> tuple[FlapState, Damping]:
     """The next flap state and what to do with this run's notification.
 
@@ -58,7 +67,8 @@ def damp(
         if changed:
             states = before.states if label in before.states else (*before.states, label)[-MAX_STATES:]
             recent = _recent(before.changes, now, window, max_changes)
-            return replace(before, changes=recent, last_change=now, states=states), Damping.HOLD
+            about = _union(before.subjects, subjects)
+            return replace(before, changes=recent, last_change=now, states=states, subjects=about), Damping.HOLD
         last = before.last_change or before.held_since
         if last is not None and now - last >= window:
             return FlapState(), Damping.SETTLE
@@ -66,10 +76,19 @@ def damp(
     if not changed:
         return before, Damping.PASS
     recent = _recent(before.changes, now, window, max_changes)
+    # Subjects of changes that left the window may linger: over-inclusion only lets a notice through.
+    about = _union(before.subjects if len(recent) > 1 else (), subjects)
     if len(recent) > max_changes:
         states = (previous_label, label) if previous_label != label else (label,)
-        return FlapState(recent, now, now, states), Damping.START
-    return FlapState(recent), Damping.PASS
+        return FlapState(recent, now, now, states, about), Damping.START
+    return FlapState(recent, subjects=about), Damping.PASS
+
+
+def _union(kept: tuple[str, ...], new: frozenset[str]) -> tuple[str, ...]:
+    names = sorted(set(kept) | new)
+    if len(names) <= MAX_SUBJECTS:
+        return tuple(names)
+    return tuple(sorted({*names[: MAX_SUBJECTS - 1], MANY_SUBJECTS}))
 
 
 def _recent(changes: tuple[datetime, ...], now: datetime, window: timedelta, max_changes: int) -> tuple[datetime, ...]:

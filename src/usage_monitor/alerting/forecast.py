@@ -76,21 +76,42 @@ class Forecast:
                 return "no limit to forecast against"
 
     def _describe_rising(self, now: datetime) -> str:
-        assert self.days_to_limit is not None
         assert self.rate_per_day is not None
         rate = f"{self.rate_per_day.normalize():f}"
-        at = self.limit_at.astimezone(UTC) if self.limit_at is not None else None
+        return f"at the current rate (about {rate} a day) the limit is reached {self.when_words(now)}"
+
+    def days_left(self, now: datetime) -> int | None:
+        """The one day count every message, digest and report gives: 0 within a day, else whole calendar
+        days (UTC) from `now` to the projected date, so the count always agrees with the date beside it
+        and two texts of the same day name the same count. None when no date is projected."""
+        if self.status is not ForecastStatus.RISING or self.days_to_limit is None:
+            return None
         if self.days_to_limit < 1:
-            when = "within a day"
-            if at is not None:
-                at = _nearest_quarter_hour(at)
-                when += f" (around {_date_words(at, now)} {at:%H:%M} UTC)"
-        else:
-            days = int(self.days_to_limit.to_integral_value(rounding=ROUND_HALF_UP))
-            when = "in about 1 day" if self.days_to_limit < 2 else f"in about {days} days"
-            if at is not None:
-                when += f" (around {_date_words(at, now)})"
-        return f"at the current rate (about {rate} a day) the limit is reached {when}"
+            return 0
+        if self.limit_at is None:  # beyond what a datetime holds: the count is all there is
+            return int(self.days_to_limit.to_integral_value(rounding=ROUND_HALF_UP))
+        return max(1, (self.limit_at.astimezone(UTC).date() - now.astimezone(UTC).date()).days)
+
+    def when_words(self, now: datetime) -> str:
+        """`in about 6 days (around 29 Nov)`, `within a day (around 24 Nov 18:00 UTC)`: the one wording."""
+        days = self.days_left(now)
+        if days is None:
+            return "at no projected date"
+        at = self.limit_at.astimezone(UTC) if self.limit_at is not None else None
+        if days == 0:
+            if at is None:
+                return "within a day"
+            at = _nearest_quarter_hour(at)
+            return f"within a day (around {_date_words(at, now)} {at:%H:%M} UTC)"
+        when = f"in about {_plural(days, 'day')}"
+        return when if at is None else f"{when} (around {_date_words(at, now)})"
+
+    def when_short(self, now: datetime) -> str:
+        """The same count where room is short (subject, SMS): `~6 days`, `under a day`."""
+        days = self.days_left(now)
+        if days is None:
+            return "?"
+        return "under a day" if days == 0 else f"~{_plural(days, 'day')}"
 
     def _describe_too_few(self) -> str:
         points = _plural(self.points_used, "point")
@@ -168,14 +189,16 @@ def should_alert(forecast: Forecast, horizon_days: int) -> bool:
     )
 
 
-def moved_closer(previous_days: Decimal, current_days: Decimal) -> bool:
-    """Whether a forecast alert is worth repeating: the date moved closer by max(1 day, 25% of before).
+def moved_closer(previous_at: datetime, current_at: datetime, now: datetime) -> bool:
+    """Whether a forecast alert is worth repeating: the projected limit DATE moved closer by at least a day
+    and by a quarter of the time that was left until it.
 
-    Forecasts wobble by hours from run to run as new points arrive; re-alerting on every wobble would
-    drown the one change that matters, the limit really coming sooner.
+    Dates, not day counts: a count taken at the mark's run shrinks by itself as time passes, which would
+    read as the date moving closer. Forecasts wobble by hours from run to run as new points arrive;
+    re-alerting on every wobble would drown the one change that matters, the limit really coming sooner.
     """
-    margin = max(Decimal(1), previous_days * Decimal("0.25"))
-    return previous_days - current_days >= margin
+    margin = max(timedelta(days=1), (previous_at - now) / 4)
+    return previous_at - current_at >= margin
 
 
 def _since_last_reset(ordered: list[UsagePoint]) -> list[UsagePoint]:

@@ -1,7 +1,8 @@
 """Pure alert rules: a resource's level, and what changed since the last notification.
 
 Levels are threshold percentages. Reaching the limit (current ≥ limit) is always a level of its own,
-100, and any level of 100 or more is critical; lower levels are warnings. A notification goes out when a
+100. The limit and (unless `critical_at_limit_only`) a resource's highest threshold are critical; lower
+levels are warnings (`AlertPolicy.severity_for`). A notification goes out when a
 resource reaches a higher level than was last notified, when a notified resource falls below every
 threshold (recovered), when a license's checks start or stop failing, and as a reminder while an alert
 stays active. State lives in DynamoDB between runs; this module only computes the next state.
@@ -11,15 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from decimal import Decimal
 
-from usage_monitor.alerting.flapping import Damping, damp
+from usage_monitor.alerting.flapping import CHECK_SUBJECT, Damping, damp
 from usage_monitor.alerting.forecast import Forecast, moved_closer, should_alert
-from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
-
-if TYPE_CHECKING:
-    pass
 from usage_monitor.alerting.types import (
     Alert,
     AlertPolicy,
@@ -34,8 +31,8 @@ from usage_monitor.alerting.types import (
     NotifiedLevel,
     ResourceChange,
     Severity,
-    severity_of,
 )
+from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
 
 
 def evaluate(
@@ -67,6 +64,7 @@ def _damped(
     if alert is not None and alert.check_change is not None:
         kinds.add(alert.check_change.kind)
     after = evaluation.state
+    subjects = frozenset() if alert is None else _subjects(alert)
     flap, decision = damp(
         before.flap,
         changed=bool(kinds & STATE_CHANGES),
@@ -75,13 +73,18 @@ def _damped(
         now=now,
         max_changes=policy.flap_max_changes,
         window=policy.flap_window,
+        subjects=subjects,
     )
     after = replace(after, flap=flap)
     if decision is Damping.PASS:
         return Evaluation(after, alert)
     if decision is Damping.HOLD or decision is Damping.QUIET:
         return Evaluation(after, None, damped=alert is not None)
-    critical = after.critical if decision is Damping.SETTLE else (before.critical or after.critical)
+    critical = (
+        after.critical(policy, license_id)
+        if decision is Damping.SETTLE
+        else (before.critical(policy, license_id) or after.critical(policy, license_id))
+    )
     note = DampingNote(
         settled=decision is Damping.SETTLE,
         changes=len(flap.changes) if decision is Damping.START else len(before.flap.changes),
@@ -89,6 +92,7 @@ def _damped(
         window=policy.flap_window,
         states=flap.states if decision is Damping.START else before.flap.states,
         settled_at=after.label() if decision is Damping.SETTLE else "",
+        subjects=flap.subjects if decision is Damping.START else before.flap.subjects,
     )
     base = alert or Alert(license_id, now, EventType.FLAPPING, Severity.WARNING, policy.thresholds)
     flapping = replace(
@@ -98,6 +102,14 @@ def _damped(
         damping=note,
     )
     return Evaluation(after, flapping)
+
+
+def _subjects(alert: Alert) -> frozenset[str]:
+    """What this alert's state changes are about: resource names, and the check."""
+    names = {c.resource.name for c in alert.resource_changes if c.kind in STATE_CHANGES}
+    if alert.check_change is not None and alert.check_change.kind in STATE_CHANGES:
+        names.add(CHECK_SUBJECT)
+    return frozenset(names)
 
 
 def _evaluate(
@@ -112,14 +124,14 @@ def _evaluate(
         after = replace(before, failures=failures)
         gone: tuple[ResourceChange, ...] = ()
         if result.error.kind is FailureKind.NO_USAGE_DATA:  # the API did answer: what it lacks is gone
-            kept, gone = _vanished(result, before.resources)
+            kept, gone = _vanished(result, before.resources, policy)
             after = replace(after, resources=kept)
         return _finish(result.license_id, now, policy, after, gone, check_change)
     check_change = None
     if before.failures.notified_at is not None:
         check_change = CheckChange(ChangeKind.CHECK_RECOVERED, None, before.failures.consecutive, before.failures.since)
     resources, changes = _resource_changes(result, before.resources, policy, now, forecasts or {})
-    resources, gone = _vanished(result, resources)
+    resources, gone = _vanished(result, resources, policy)
     changes += gone
     after = replace(before, resources=resources, failures=FailureStreak())
     if forecasts is not None:
@@ -145,13 +157,26 @@ def _resource_changes(
         previous = notified.get(resource.name)
         previous_level = previous.level if previous else None
         outlook = forecasts.get(resource.name)
+        if previous is not None and level != previous.level and policy.stale_mark(previous, now):
+            # Not looked at for a while: today's level is news in itself, the band's memory is not.
+            if level is None:
+                changes.append(ResourceChange(ChangeKind.RECOVERED, resource, None, previous_level))
+                del resources[resource.name]
+            else:
+                changes.append(
+                    _raised(ChangeKind.CROSSED, resource, level, previous_level, outlook, policy, result.license_id)
+                )
+                resources[resource.name] = NotifiedLevel(level, now)
+            continue
         if previous is None:
             if level is not None:
-                changes.append(ResourceChange(ChangeKind.CROSSED, resource, level, None, outlook))
+                changes.append(_raised(ChangeKind.CROSSED, resource, level, None, outlook, policy, result.license_id))
                 resources[resource.name] = NotifiedLevel(level, now)
             continue
         if level is not None and level > previous.level:
-            changes.append(ResourceChange(ChangeKind.CROSSED, resource, level, previous_level, outlook))
+            changes.append(
+                _raised(ChangeKind.CROSSED, resource, level, previous_level, outlook, policy, result.license_id)
+            )
             resources[resource.name] = NotifiedLevel(level, now)
             continue
         # Inside a notified level's hysteresis band nothing is sent and the mark does not move.
@@ -163,13 +188,39 @@ def _resource_changes(
             # Stepping down stays silent, but lowers the mark so crossing back up is a new crossing.
             resources[resource.name] = NotifiedLevel(held, previous.notified_at)
         elif policy.reminder_due(previous.notified_at, now):
-            changes.append(ResourceChange(ChangeKind.REMINDER, resource, held, previous_level, outlook))
+            changes.append(
+                _raised(ChangeKind.REMINDER, resource, held, previous_level, outlook, policy, result.license_id)
+            )
             resources[resource.name] = NotifiedLevel(held, now)
     return resources, tuple(changes)
 
 
+def _raised(
+    kind: ChangeKind,
+    resource: Resource,
+    level: Decimal,
+    previous_level: Decimal | None,
+    outlook: Forecast | None,
+    policy: AlertPolicy,
+    license_id: str,
+) -> ResourceChange:
+    """A crossing or reminder with what its words need: severity, clear line, whether today's figures
+    reach the level (a reminder inside the hysteresis band does not)."""
+    today = policy.level_of(resource, license_id)
+    return ResourceChange(
+        kind,
+        resource,
+        level,
+        previous_level,
+        outlook,
+        severity=policy.severity_for(level, license_id, resource.name),
+        clears_below=policy.clears_below(level),
+        reached=today is not None and today >= level,
+    )
+
+
 def _vanished(
-    result: CheckResult, notified: Mapping[str, NotifiedLevel]
+    result: CheckResult, notified: Mapping[str, NotifiedLevel], policy: AlertPolicy
 ) -> tuple[dict[str, NotifiedLevel], tuple[ResourceChange, ...]]:
     """Alerted resources the answer no longer gives figures for: a notice each, and the mark is cleared.
 
@@ -183,7 +234,13 @@ def _vanished(
         resource = reported.get(name)
         if resource is None or not resource.evaluable:
             changes.append(
-                ResourceChange(ChangeKind.VANISHED, resource or Resource(name, None, None), None, mark.level)
+                ResourceChange(
+                    ChangeKind.VANISHED,
+                    resource or Resource(name, None, None),
+                    None,
+                    mark.level,
+                    severity=policy.severity_for(mark.level, result.license_id, name),
+                )
             )
             del marks[name]
     return marks, tuple(changes)
@@ -214,15 +271,18 @@ def _forecast_changes(
             continue
         assert outlook.days_to_limit is not None
         previous = notified.get(resource.name)
-        if previous is None or moved_closer(previous.days_to_limit, outlook.days_to_limit):
+        projected = outlook.limit_at or now + timedelta(days=float(outlook.days_to_limit))
+        if previous is None or moved_closer(previous.projected_at, projected, now):
             changes.append(ResourceChange(ChangeKind.FORECAST, resource, None, None, outlook))
-            marks[resource.name] = ForecastMark(outlook.days_to_limit, now)
+            marks[resource.name] = ForecastMark(outlook.days_to_limit, now, projected)
     return marks, tuple(changes)
 
 
 def _failed_check(
     error: CheckError, before: FailureStreak, policy: AlertPolicy, now: datetime
 ) -> tuple[FailureStreak, CheckChange | None]:
+    if policy.streak_broken(before, now):
+        before = FailureStreak()  # not checked for a while: this failure starts a new streak
     consecutive = before.consecutive + 1
     since = before.since or now
     notified_at = before.notified_at
@@ -239,7 +299,7 @@ def _failed_check(
     elif policy.reminder_due(notified_at, now):
         change = CheckChange(ChangeKind.REMINDER, error, consecutive, since)
         notified_at = now
-    return FailureStreak(consecutive, since, notified_at, error.describe(), kind), change
+    return FailureStreak(consecutive, since, notified_at, error.describe(), kind, now), change
 
 
 def _finish(
@@ -258,7 +318,17 @@ def _finish(
         for c in changes
         if (own := policy.thresholds_for(license_id, c.resource.name)) != policy.thresholds
     }
-    alert = Alert(license_id, now, event_type, severity, policy.thresholds, changes, check_change, overridden)
+    alert = Alert(
+        license_id,
+        now,
+        event_type,
+        severity,
+        policy.thresholds,
+        changes,
+        check_change,
+        overridden,
+        highest_is_critical=not policy.critical_at_limit_only,
+    )
     return Evaluation(after, alert)
 
 
@@ -266,15 +336,19 @@ def _classify(changes: tuple[ResourceChange, ...], check_change: CheckChange | N
     """check_failed outranks threshold_crossed, then forecast, then recovered."""
     if check_change is not None and check_change.kind in (ChangeKind.CHECK_FAILED, ChangeKind.REMINDER):
         return EventType.CHECK_FAILED, Severity.CRITICAL
-    raised = [c.level for c in changes if c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) and c.level is not None]
+    raised = [c for c in changes if c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) and c.level is not None]
     if raised:
-        return EventType.THRESHOLD_CROSSED, severity_of(max(raised))
+        return EventType.THRESHOLD_CROSSED, _highest(raised)
     if any(c.kind is ChangeKind.FORECAST for c in changes):
         return EventType.FORECAST, Severity.WARNING
-    gone = [c.previous_level for c in changes if c.kind is ChangeKind.VANISHED and c.previous_level is not None]
+    gone = [c for c in changes if c.kind is ChangeKind.VANISHED and c.previous_level is not None]
     if gone:  # as urgent as the alert it leaves unresolved
-        return EventType.RESOURCE_VANISHED, severity_of(max(gone))
+        return EventType.RESOURCE_VANISHED, _highest(gone)
     return EventType.RECOVERED, Severity.WARNING
+
+
+def _highest(changes: list[ResourceChange]) -> Severity:
+    return Severity.CRITICAL if any(c.severity is Severity.CRITICAL for c in changes) else Severity.WARNING
 
 
 WHOLE_LICENSE = "*"
@@ -297,7 +371,10 @@ def apply_silences(alert: Alert, silences: Mapping[str, datetime], now: datetime
     if WHOLE_LICENSE in muted:
         return None
     if alert.damping is not None:
-        return alert  # about the license as a whole: only a whole-license mute holds it
+        # About what flapped: held when every resource it was about is muted; a flapping check (or more
+        # subjects than were kept) is about the license, which only a whole-license mute covers.
+        subjects = set(alert.damping.subjects)
+        return None if subjects and subjects <= muted else alert
     changes = tuple(c for c in alert.resource_changes if c.resource.name not in muted)
     if changes == alert.resource_changes:
         return alert

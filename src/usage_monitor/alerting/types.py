@@ -43,6 +43,8 @@ class RunProblem:
 
 
 LIMIT_LEVEL = Decimal(100)
+# Scheduled runs a license may miss before its failure streak ends and its level marks count as stale.
+STALE_AFTER_RUNS = 4
 
 
 class EventType(StrEnum):
@@ -86,6 +88,12 @@ class AlertPolicy:
     # until the license is stable for a window. 0 = off.
     flap_max_changes: int = 0
     flap_window: timedelta = timedelta(hours=6)
+    # False: the highest configured threshold of a resource is critical as well as the limit (what the
+    # template promises; the default SMS filter sends critical only). True: only the limit is critical.
+    critical_at_limit_only: bool = False
+    # Minutes between scheduled runs: a gap of more than `STALE_AFTER_RUNS` of them in a license's
+    # checks ends its failure streak and lets its level marks be re-evaluated instead of trusted.
+    run_interval: timedelta = timedelta(minutes=15)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlertPolicy:
@@ -99,6 +107,8 @@ class AlertPolicy:
             settings.hysteresis_points,
             settings.flap_max_changes,
             timedelta(hours=settings.flap_window_hours),
+            settings.critical_at_limit_only,
+            timedelta(minutes=settings.schedule_minutes),
         )
 
     def thresholds_for(self, license_id: str | None, resource: str) -> tuple[Decimal, ...]:
@@ -127,8 +137,8 @@ class AlertPolicy:
         return max(reached, default=None)
 
     def held_level(self, resource: Resource, notified: Decimal, license_id: str | None = None) -> Decimal | None:
-        """The level a resource notified at `notified` keeps: the highest level at or below it whose line
-        minus the hysteresis margin the resource has not fallen under; None once below all of them.
+        """The level a resource notified at `notified` keeps: the highest level at or below it whose clear
+        line (`clears_below`) the resource has not fallen under; None once below all of them.
 
         With a margin of 0 this is `level_of` capped at `notified`, today's per-crossing behaviour.
         """
@@ -138,24 +148,47 @@ class AlertPolicy:
         assert current is not None
         assert limit is not None
         levels = [*self.thresholds_for(license_id, resource.name), LIMIT_LEVEL]
-        # Exact arithmetic as in `level_of`: current / limit >= (level - margin) / 100.
+        # Exact arithmetic as in `level_of`: current / limit >= clear line / 100.
         held = [
             level
             for level in levels
-            if level <= notified and current * 100 >= Fraction(level - self.hysteresis) * limit
+            if level <= notified and current * 100 >= Fraction(self.clears_below(level)) * limit
         ]
         return max(held, default=None)
 
     def clears_below(self, level: Decimal) -> Decimal:
-        """The percent under which a resource notified at `level` leaves it."""
-        return max(level - self.hysteresis, Decimal(0))
+        """The percent under which a resource notified at `level` leaves it: `level` minus the margin, or
+        the threshold itself when the margin would put the line at or below 0 % (a line nothing can fall
+        under would hold the alert for ever)."""
+        line = level - self.hysteresis
+        return line if line > 0 else level
+
+    def severity_for(self, level: Decimal, license_id: str | None, resource: str) -> Severity:
+        """`critical` at the limit and, unless `critical_at_limit_only`, at the resource's highest threshold."""
+        if level >= LIMIT_LEVEL:
+            return Severity.CRITICAL
+        if not self.critical_at_limit_only and level >= max(self.thresholds_for(license_id, resource)):
+            return Severity.CRITICAL
+        return Severity.WARNING
 
     def reminder_due(self, notified_at: datetime, now: datetime) -> bool:
         return self.remind_after is not None and now - notified_at >= self.remind_after
 
+    @property
+    def checking_gap(self) -> timedelta:
+        """Longer than this without a check, and what was known about a license is history, not state."""
+        return self.run_interval * STALE_AFTER_RUNS
 
-def severity_of(level: Decimal) -> Severity:
-    return Severity.CRITICAL if level >= LIMIT_LEVEL else Severity.WARNING
+    def streak_broken(self, streak: FailureStreak, now: datetime) -> bool:
+        """Whether a gap in checking lies between the streak's last failure and `now`."""
+        last = streak.last_failure(self.run_interval)
+        return last is not None and now - last > self.checking_gap
+
+    def stale_mark(self, mark: NotifiedLevel, now: datetime) -> bool:
+        """A level mark is refreshed by its reminder at least every `remind_after` while the license is
+        checked; one older than that plus the checking gap was not looked at for a while. Without
+        reminders there is no such clock, and a mark is trusted."""
+        return self.remind_after is not None and now - mark.notified_at > self.remind_after + self.checking_gap
 
 
 @dataclass(frozen=True)
@@ -174,14 +207,32 @@ class FailureStreak:
     last_error: str | None = None
     # The failure kind last notified: a different kind mid-streak (a 5xx streak turning into a 401) is news.
     kind: str | None = None
+    # When the latest failure of the streak was seen: a streak counts consecutive runs, not failures
+    # months apart.
+    last_failed_at: datetime | None = None
+
+    def last_failure(self, run_interval: timedelta) -> datetime | None:
+        """The latest failure; for a streak stored before `last_failed_at` existed, estimated from its
+        start and length (one failure per run)."""
+        if self.last_failed_at is not None or self.since is None:
+            return self.last_failed_at
+        return self.since + run_interval * max(self.consecutive - 1, 0)
 
 
 @dataclass(frozen=True)
 class ForecastMark:
-    """A forecast alert already sent for one resource: re-sent only if the date moves closer."""
+    """A forecast alert already sent for one resource: re-sent only if the projected date moves closer."""
 
-    days_to_limit: Decimal
+    days_to_limit: Decimal  # as the alert said, counted from `notified_at`
     notified_at: datetime
+    limit_at: datetime | None = None  # the projected limit date the alert named
+
+    @property
+    def projected_at(self) -> datetime:
+        """The projected date; for a mark stored before `limit_at` existed, its run plus its day count."""
+        if self.limit_at is not None:
+            return self.limit_at
+        return self.notified_at + timedelta(days=float(self.days_to_limit))
 
 
 @dataclass(frozen=True)
@@ -200,9 +251,12 @@ class AlertState:
     def active(self) -> bool:
         return bool(self.resources) or self.failures.notified_at is not None
 
-    @property
-    def critical(self) -> bool:
-        return self.failures.notified_at is not None or any(m.level >= LIMIT_LEVEL for m in self.resources.values())
+    def critical(self, policy: AlertPolicy, license_id: str) -> bool:
+        """Whether what is notified includes a critical level (or a failing check)."""
+        return self.failures.notified_at is not None or any(
+            policy.severity_for(mark.level, license_id, name) is Severity.CRITICAL
+            for name, mark in self.resources.items()
+        )
 
     def label(self) -> str:
         """What is notified, in words: the states a flapping notice says it moves between."""
@@ -222,6 +276,12 @@ class ResourceChange:
     level: Decimal | None
     previous_level: Decimal | None
     forecast: Forecast | None = None
+    # For a crossing or reminder: the level's severity under the policy, and the percent below which it
+    # clears. `reached` False: a reminder of a level held by hysteresis, not reached by today's figures.
+    # For a vanished resource, `severity` is that of the alert it leaves unresolved.
+    severity: Severity = Severity.WARNING
+    clears_below: Decimal | None = None
+    reached: bool = True
 
 
 @dataclass(frozen=True)
@@ -242,6 +302,8 @@ class DampingNote:
     window: timedelta
     states: tuple[str, ...]
     settled_at: str = ""
+    # What the flapping was about (resource names, `flapping.CHECK_SUBJECT`): mutes of all of them hold it.
+    subjects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -260,6 +322,8 @@ class Alert:
     # Set for run-level problem alerts (and their recovered notices) only.
     problem: RunProblem | None = None
     damping: DampingNote | None = None
+    # Whether each resource's highest threshold is critical too (False: only the limit is).
+    highest_is_critical: bool = True
 
     @property
     def reminder(self) -> bool:

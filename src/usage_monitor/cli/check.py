@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
-from usage_monitor.alerting.types import AlertPolicy, severity_of
+from usage_monitor.alerting.types import AlertPolicy
 from usage_monitor.cli import common
 from usage_monitor.cli.common import CliError, add_command, env
 from usage_monitor.core.errors import ConfigError
@@ -180,7 +180,7 @@ def _resource_json(resource: Resource, policy: AlertPolicy) -> dict[str, Any]:
     elif level is None:
         name = "ok"
     else:
-        name = severity_of(level).value
+        name = policy.severity_for(level, None, resource.name).value
     return {
         "current": json_number(resource.current),
         "limit": json_number(resource.limit),

@@ -16,7 +16,7 @@ from typing import Any
 
 from usage_monitor.alerting.types import AlertPolicy
 from usage_monitor.core.license_entries import LicenseList
-from usage_monitor.settings import parse_hysteresis, parse_thresholds
+from usage_monitor.settings import parse_flag, parse_hysteresis, parse_thresholds
 
 PROG = "usage-monitor"
 EXIT_OK = 0
@@ -90,14 +90,18 @@ def thresholds_option(parser: argparse.ArgumentParser) -> None:
         "--thresholds",
         metavar="PERCENTS",
         help=f"alert thresholds, e.g. 80,95 (default: ALERT_THRESHOLDS or {DEFAULT_THRESHOLDS}); the limit "
-        "itself is always critical",
+        "itself is always critical, and so is the highest threshold unless CRITICAL_AT_LIMIT_ONLY is true",
     )
 
 
 def policy_of(args: argparse.Namespace) -> AlertPolicy:
     raw = args.thresholds if args.thresholds is not None else env("ALERT_THRESHOLDS") or DEFAULT_THRESHOLDS
     source = "--thresholds" if args.thresholds is not None else "ALERT_THRESHOLDS"
-    return AlertPolicy(parse_thresholds(raw, source), hysteresis=parse_hysteresis(env("ALERT_HYSTERESIS_POINTS")))
+    return AlertPolicy(
+        parse_thresholds(raw, source),
+        hysteresis=parse_hysteresis(env("ALERT_HYSTERESIS_POINTS")),
+        critical_at_limit_only=parse_flag(env("CRITICAL_AT_LIMIT_ONLY"), "CRITICAL_AT_LIMIT_ONLY"),
+    )
 
 
 def aws_session(args: argparse.Namespace) -> Any:

@@ -8,6 +8,7 @@ token values are never printed or written.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,7 @@ def run_report(args: argparse.Namespace) -> int:
 def _policy(args: argparse.Namespace) -> AlertPolicy:
     policy = common.policy_of(args)
     overrides = parse_threshold_overrides(env("ALERT_THRESHOLD_OVERRIDES"))
-    return AlertPolicy(policy.thresholds, overrides=overrides)
+    return replace(policy, overrides=overrides)
 
 
 def _license_list(args: argparse.Namespace, session: Any) -> LicenseList:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from usage_monitor.alerting.forecast import ForecastStatus
 from usage_monitor.alerting.types import (
@@ -17,8 +17,10 @@ from usage_monitor.alerting.types import (
     DampingNote,
     EventType,
     ResourceChange,
+    Severity,
 )
 from usage_monitor.core.models import RUN_SCOPE, FailureKind, Resource
+from usage_monitor.core.numbers import decimal_text, number_text
 from usage_monitor.messages.chat import chat_notification
 from usage_monitor.messages.problems import problem_texts
 from usage_monitor.messages.sms import gsm7, one_segment
@@ -90,7 +92,7 @@ def iso(moment: datetime) -> str:
 
 
 def percent_text(value: Decimal | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}%"
+    return "n/a" if value is None else f"{decimal_text(value)}%"
 
 
 def level_text(level: Decimal) -> str:
@@ -98,8 +100,8 @@ def level_text(level: Decimal) -> str:
 
 
 def usage_text(resource: Resource) -> str:
-    current = "?" if resource.current is None else str(resource.current)
-    limit = "?" if resource.limit is None else str(resource.limit)
+    current = "?" if resource.current is None else number_text(resource.current)
+    limit = "?" if resource.limit is None else number_text(resource.limit)
     return f"{current}/{limit} ({percent_text(resource.percent)})"
 
 
@@ -118,8 +120,11 @@ def _headline(alert: Alert) -> str:
     crossed = [c for c in alert.resource_changes if c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER)]
     if crossed:
         top = max(crossed, key=lambda c: c.level or 0)
-        what = "at limit" if (top.level or 0) >= LIMIT_LEVEL else f">= {_number(top.level or Decimal(0))}%"
         more = f" +{len(crossed) - 1} more" if len(crossed) > 1 else ""
+        level = top.level or Decimal(0)
+        if not top.reached:  # held by hysteresis: say where it was raised and where it is now
+            return f"{prefix}{top.resource.name} raised at {_level_short(level)}, now {usage_text(top.resource)}{more}"
+        what = "at limit" if level >= LIMIT_LEVEL else f">= {_number(level)}%"
         return f"{prefix}{top.resource.name} {what} {usage_text(top.resource)}{more}"
     gone = [c for c in alert.resource_changes if c.kind is ChangeKind.VANISHED]
     if alert.event_type is EventType.RESOURCE_VANISHED and gone:
@@ -129,23 +134,20 @@ def _headline(alert: Alert) -> str:
     if outlooks:
         soonest = min(outlooks, key=lambda c: _days(c) or Decimal(0))
         more = f" +{len(outlooks) - 1} more" if len(outlooks) > 1 else ""
-        return f"{soonest.resource.name} may reach its limit in {_days_text(soonest)}{more}"
+        return f"{soonest.resource.name} may reach its limit in {_days_text(soonest, alert.captured_at)}{more}"
     return "recovered"
+
+
+def _level_short(level: Decimal) -> str:
+    return "limit" if level >= LIMIT_LEVEL else f">= {_number(level)}%"
 
 
 def _days(change: ResourceChange) -> Decimal | None:
     return change.forecast.days_to_limit if change.forecast is not None else None
 
 
-def _days_text(change: ResourceChange) -> str:
-    days = _days(change)
-    if days is None:
-        return "?"
-    if days < 1:
-        return "under a day"
-    # Rounded as the email's forecast sentence rounds, so both bodies name the same day count.
-    whole = 1 if days < 2 else int(days.to_integral_value(rounding=ROUND_HALF_UP))
-    return f"~{whole} day{'s' if whole != 1 else ''}"
+def _days_text(change: ResourceChange, now: datetime) -> str:
+    return "?" if change.forecast is None else change.forecast.when_short(now)
 
 
 def _subject(alert: Alert) -> str:
@@ -173,9 +175,20 @@ def _change_line(change: ResourceChange, now: datetime) -> str:
             "and it is alerted afresh once figures return"
         )
     assert change.level is not None
-    severity = "CRITICAL" if change.level >= LIMIT_LEVEL else "warning"
+    severity = "CRITICAL" if change.severity is Severity.CRITICAL else "warning"
+    if not change.reached:
+        # Inside the hysteresis band: the level is still held, but today's figures are below its line.
+        below = "the limit" if change.level >= LIMIT_LEVEL else "that threshold"
+        return (
+            f"- {change.resource.name}: raised at {level_text(change.level)} ({severity}, still held); "
+            f"now {usage}, below {below}; the alert clears below {_clear_text(change)}{outlook}"
+        )
     verb = "still at or above" if change.kind is ChangeKind.REMINDER else "reached"
     return f"- {change.resource.name}: {usage}: {verb} {level_text(change.level)} ({severity}){outlook}"
+
+
+def _clear_text(change: ResourceChange) -> str:
+    return "?" if change.clears_below is None else f"{_number(change.clears_below)}%"
 
 
 def _vanished_text(resource: Resource) -> str:
@@ -243,8 +256,14 @@ def _email(alert: Alert) -> str:
         lines.append("")
     thresholds = _percents(alert.thresholds)
     overrides = "".join(f"; {name}: {_percents(own)}" for name, own in sorted(alert.resource_thresholds.items()))
-    lines.append(f"Thresholds: {thresholds}{overrides}; reaching the limit is always critical.")
-    if any(c.level is not None and c.level >= LIMIT_LEVEL for c in alert.resource_changes):
+    critical = (
+        "the highest threshold and reaching the limit are"
+        if alert.highest_is_critical
+        else ("only reaching the limit is")
+    )
+    lines.append(f"Thresholds: {thresholds}{overrides}; {critical} critical.")
+    # Only when today's figures are at the limit: a reminder of a limit alert held at 96 % must not say so.
+    if any(c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) and c.resource.at_limit for c in alert.resource_changes):
         lines.append("At the limit nobody can sign: raise the license limit with Leegality or free capacity.")
     lines += ["", "-- Leegality usage monitor"]
     return "\n".join(lines)
@@ -274,12 +293,19 @@ def _sms(alert: Alert) -> str:
         if change.kind is ChangeKind.RECOVERED:
             parts.append(f"{change.resource.name} {usage} recovered")
         elif change.kind is ChangeKind.FORECAST:
-            parts.append(f"{change.resource.name} {usage} limit in {_days_text(change)}")
+            parts.append(f"{change.resource.name} {usage} limit in {_days_text(change, alert.captured_at)}")
         elif change.kind is ChangeKind.VANISHED:
             parts.append(f"{change.resource.name} no longer reported")
+        elif change.level is not None and not change.reached:
+            level = "limit" if change.level >= LIMIT_LEVEL else f">={_number(change.level)}%"
+            parts.append(f"{change.resource.name} raised at {level}, now {usage}, clears <{_clear_text(change)}")
         elif change.level is not None:
             mark = "LIMIT" if change.level >= LIMIT_LEVEL else f">={_number(change.level)}%"
-            soon = f" limit in {_days_text(change)}" if _days(change) is not None and change.level < LIMIT_LEVEL else ""
+            soon = (
+                f" limit in {_days_text(change, alert.captured_at)}"
+                if _days(change) is not None and change.level < LIMIT_LEVEL
+                else ""
+            )
             parts.append(f"{change.resource.name} {usage} {mark}{soon}")
     if alert.reminder:
         head += " (reminder)"

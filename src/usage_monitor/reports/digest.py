@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from usage_monitor.alerting.forecast import Forecast, ForecastStatus, UsagePoint, forecast
 from usage_monitor.alerting.rules import WHOLE_LICENSE, active_silences
-from usage_monitor.alerting.types import LIMIT_LEVEL, AlertPolicy, AlertState
+from usage_monitor.alerting.types import AlertPolicy, AlertState, Severity
 from usage_monitor.core.models import RUN_SCOPE, Resource
+from usage_monitor.core.numbers import decimal_text, signed_number_text, tenths
 from usage_monitor.messages.render import RenderedAlert, level_text, percent_text, usage_text
 from usage_monitor.messages.sms import one_segment
 from usage_monitor.reports.history import row_from_snapshot
@@ -44,6 +45,7 @@ class ResourceOutlook:
     change: int | None = None  # current minus the first value inside the change window
     change_points: Decimal | None = None  # the same in percentage points
     change_days: int = 0  # whole days the change covers (less than 7 for a young history)
+    critical: bool = False  # `level` is critical under the policy (the limit, or the highest threshold)
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,9 @@ class LicenseDigest:
     @property
     def severity(self) -> str:
         """critical, warning or ok: from the latest figures, not from what was notified."""
-        level = self.level
-        if level is None:
+        if self.level is None:
             return "ok"
-        return "critical" if level >= LIMIT_LEVEL else "warning"
+        return "critical" if any(o.critical for o in self.resources) else "warning"
 
 
 def license_digest(
@@ -90,7 +91,7 @@ def license_digest(
     """
     snapshots = [i for i in items if i.get("record_type", "snapshot") == "snapshot"]
     state = state or AlertState()
-    alerts, mutes = _open_alerts(state, now), _mutes(state, now)
+    alerts, mutes = _open_alerts(license_id, state, policy, now), _mutes(state, now)
     failing = None
     if not snapshots:
         failing = "no snapshot stored in the period read (is the license still checked?)"
@@ -108,11 +109,9 @@ def license_digest(
         recent = [p for p in series if p.at >= now - forecast_window]
         outlook = forecast(recent, now) if resource.current is not None else Forecast(ForecastStatus.TOO_FEW_POINTS)
         change, change_points, change_days = _change(series, as_of, change_window)
-        outlooks.append(
-            ResourceOutlook(
-                resource, policy.level_of(resource, license_id), outlook, change, change_points, change_days
-            )
-        )
+        level = policy.level_of(resource, license_id)
+        critical = level is not None and policy.severity_for(level, license_id, resource.name) is Severity.CRITICAL
+        outlooks.append(ResourceOutlook(resource, level, outlook, change, change_points, change_days, critical))
     return LicenseDigest(license_id, as_of, tuple(outlooks), failing, alerts, mutes)
 
 
@@ -127,19 +126,19 @@ def _change(series: Sequence[UsagePoint], as_of: datetime, window: timedelta) ->
     first, last = (before[-1] if before else inside[0]), inside[-1]
     points = None
     if first.limit and last.limit:
-        points = _tenths(Decimal(last.current * 100) / last.limit) - _tenths(Decimal(first.current * 100) / first.limit)
+        # The difference of the two percents as every message shows them (`Resource.percent`, tenths
+        # rounded down), in exact integer tenths: no Decimal context to overflow, whatever the count.
+        points = tenths(last.current * 1000 // last.limit - first.current * 1000 // first.limit)
     days = int((last.at - first.at) / timedelta(days=1) + 0.5)
     return last.current - first.current, points, days
 
 
-def _tenths(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
-def _open_alerts(state: AlertState, now: datetime) -> tuple[str, ...]:
+def _open_alerts(license_id: str, state: AlertState, policy: AlertPolicy, now: datetime) -> tuple[str, ...]:
+    # "raised at", not "at": a level held by hysteresis is open although today's figures are below it (the
+    # figures line says where usage is); "last notified", not "since": a reminder moves `notified_at`.
     alerts = [
-        f"{name} at {level_text(mark.level)} ({'critical' if mark.level >= LIMIT_LEVEL else 'warning'}) "
-        f"since {day_text(mark.notified_at, now)}"
+        f"{name} raised at {level_text(mark.level)} ({policy.severity_for(mark.level, license_id, name).value}), "
+        f"last notified {day_text(mark.notified_at, now)}"
         for name, mark in sorted(state.resources.items())
     ]
     alerts += [
@@ -220,20 +219,16 @@ def change_text(outlook: ResourceOutlook) -> str:
         return "no change measured yet"
     if outlook.change == 0:
         return f"no change in {_plural(outlook.change_days, 'day') if outlook.change_days else 'under a day'}"
-    points = f", {outlook.change_points:+.1f} pts" if outlook.change_points is not None else ""
+    points = f", {decimal_text(outlook.change_points, sign=True)} pts" if outlook.change_points is not None else ""
     days = _plural(outlook.change_days, "day") if outlook.change_days else "under a day"
-    return f"{outlook.change:+d}{points} in {days}"
+    return f"{signed_number_text(outlook.change)}{points} in {days}"
 
 
 def forecast_text(outlook: Forecast, now: datetime) -> str:
     """Short forecast words: days to the limit, or why there is none."""
     match outlook.status:
         case ForecastStatus.RISING:
-            assert outlook.days_to_limit is not None
-            days = outlook.days_to_limit
-            when = "under a day" if days < 1 else f"~{_plural(int(days.to_integral_value(ROUND_HALF_UP)), 'day')}"
-            date = f" ({date_text(outlook.limit_at, now)})" if outlook.limit_at is not None else ""
-            return f"limit in {when}{date}"
+            return f"limit {outlook.when_words(now)}"  # the alert's words and count (`Forecast.when_words`)
         case ForecastStatus.FLAT_OR_FALLING:
             return "not growing"
         case ForecastStatus.AT_LIMIT:
@@ -272,7 +267,7 @@ def _email(fleet: list[LicenseDigest], total: Counts, now: datetime, forecast_da
     body: list[str] = []
     listed = 0
     for number, digest in enumerate(fleet[:LISTED_LICENSES], start=1):
-        block = [*_license_block(number, digest, now), ""]
+        block = [*license_block_or_line(number, digest, now), ""]
         if _bytes(block) > budget:
             break
         budget -= _bytes(block)
@@ -284,6 +279,20 @@ def _email(fleet: list[LicenseDigest], total: Counts, now: datetime, forecast_da
     elif not fleet:
         body += ["No license to report.", ""]
     return "\n".join(head + body + tail)
+
+
+def license_block_or_line(number: int, digest: LicenseDigest, now: datetime) -> list[str]:
+    """The license's block; if anything in it cannot be put into words, one line saying so, and the
+    digest goes on with the next license."""
+    try:
+        return _license_block(number, digest, now)
+    except Exception as exc:  # whatever one license's figures do, the others are still listed
+        return [f"{number}. {digest.license_id}: {unsummarised(exc)}"]
+
+
+def unsummarised(exc: Exception) -> str:
+    """The one line for a license whose figures could not be summarised (the type only: no upstream text)."""
+    return f"could not be summarised ({type(exc).__name__}); its snapshots are kept: usage-monitor history"
 
 
 def _license_block(number: int, digest: LicenseDigest, now: datetime) -> list[str]:

@@ -71,11 +71,10 @@ def level_label(resource: Resource, policy: AlertPolicy) -> str:
         return "ok"
     # The band says when the alert will clear, so a reader knows why 77% can still show as an 80% warning.
     band = f", clears below {policy.clears_below(level).normalize():f}%" if policy.hysteresis else ""
-    if level >= LIMIT_LEVEL:
-        if level == LIMIT_LEVEL:
-            return f"LIMIT REACHED (critical{band})"
-        return f">= {level.normalize():f}% (critical{band})"
-    return f">= {level.normalize():f}% (warning{band})"
+    severity = policy.severity_for(level, None, resource.name).value
+    if level == LIMIT_LEVEL:
+        return f"LIMIT REACHED ({severity}{band})"
+    return f">= {level.normalize():f}% ({severity}{band})"
 
 
 def usage_table(rows: Iterable[UsageRow], policy: AlertPolicy) -> str:

@@ -23,6 +23,7 @@ from usage_monitor.reports.digest import (
     forecast_text,
     mutes_text,
     ordered,
+    unsummarised,
 )
 from usage_monitor.reports.svg import Chart, Point, Scale, render_chart, timeline, top_percent
 
@@ -47,7 +48,9 @@ def render_report(
     fleet = [by_id[d.license_id] for d in ordered([h.digest for h in histories])]
     start, end = timeline(now, days)
     total = counts([h.digest for h in fleet])
-    sections = [_section(number, history, now, start, end, policy) for number, history in enumerate(fleet, start=1)]
+    sections = [
+        _section_or_line(number, history, now, start, end, policy) for number, history in enumerate(fleet, start=1)
+    ]
     return _PAGE.format(
         title=f"Leegality usage report, {day_text(now, now)}",
         style=_STYLE,
@@ -62,29 +65,38 @@ def render_report(
 def _summary(fleet: Sequence[LicenseHistory], now: datetime) -> str:
     rows = []
     for number, history in enumerate(fleet, start=1):
-        digest = history.digest
-        top = _fullest(digest)
-        soonest = _soonest(digest)
-        notes = _notes(digest)
-        rows.append(
-            "<tr>"
-            f'<td class="num">{number}</td>'
-            f'<td><a href="#lic-{number}">{escape(digest.license_id)}</a></td>'
-            f"<td>{_badge(digest)}</td>"
-            f'<td class="num">{escape(percent_text(digest.fullest))}</td>'
-            f"<td>{escape(top.resource.name) if top else '&ndash;'}</td>"
-            f"<td>{escape(change_text(top)) if top else '&ndash;'}</td>"
-            f"<td>{escape(forecast_text(soonest.forecast, now)) if soonest else '&ndash;'}"
-            f"{' (' + escape(soonest.resource.name) + ')' if soonest else ''}</td>"
-            f"<td>{escape(notes) or '&ndash;'}</td>"
-            "</tr>"
-        )
+        try:
+            rows.append(_summary_row(number, history.digest, now))
+        except Exception as exc:  # one license's figures never cost the others their row
+            rows.append(
+                f'<tr><td class="num">{number}</td><td>{escape(history.digest.license_id)}</td>'
+                f'<td colspan="6">{escape(unsummarised(exc))}</td></tr>'
+            )
     head = (
         "<tr><th>#</th><th>License</th><th>Status</th><th>Fullest</th><th>Resource</th>"
         "<th>7-day change</th><th>Soonest limit</th><th>Alerts, mutes, checks</th></tr>"
     )
     table = f'<table class="summary"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
     return f'<div class="scroll">{table}</div>'
+
+
+def _summary_row(number: int, digest: LicenseDigest, now: datetime) -> str:
+    top = _fullest(digest)
+    soonest = _soonest(digest)
+    notes = _notes(digest)
+    return (
+        "<tr>"
+        f'<td class="num">{number}</td>'
+        f'<td><a href="#lic-{number}">{escape(digest.license_id)}</a></td>'
+        f"<td>{_badge(digest)}</td>"
+        f'<td class="num">{escape(percent_text(digest.fullest))}</td>'
+        f"<td>{escape(top.resource.name) if top else '&ndash;'}</td>"
+        f"<td>{escape(change_text(top)) if top else '&ndash;'}</td>"
+        f"<td>{escape(forecast_text(soonest.forecast, now)) if soonest else '&ndash;'}"
+        f"{' (' + escape(soonest.resource.name) + ')' if soonest else ''}</td>"
+        f"<td>{escape(notes) or '&ndash;'}</td>"
+        "</tr>"
+    )
 
 
 def _fullest(digest: LicenseDigest) -> ResourceOutlook | None:
@@ -115,6 +127,24 @@ def _notes(digest: LicenseDigest) -> str:
 def _badge(digest: LicenseDigest) -> str:
     severity = digest.severity if digest.resources else "failing" if digest.failing else "unknown"
     return f'<span class="badge {severity}">{severity}</span>'
+
+
+def _section_or_line(
+    number: int,
+    history: LicenseHistory,
+    now: datetime,
+    start: datetime,
+    end: datetime,
+    policy: AlertPolicy,
+) -> str:
+    try:
+        return _section(number, history, now, start, end, policy)
+    except Exception as exc:  # as in the summary: one license's figures are one line, never the end of the page
+        license_id = escape(history.digest.license_id)
+        return (
+            f'<section class="license" id="lic-{number}"><h2>{number}. {license_id}</h2>'
+            f"<p>{escape(unsummarised(exc))}</p></section>"
+        )
 
 
 def _section(

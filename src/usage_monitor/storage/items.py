@@ -97,7 +97,13 @@ def state_to_item(
             name: {"level": mark.level, "notified_at": iso(mark.notified_at)} for name, mark in state.resources.items()
         },
         "forecasts": {
-            name: {"days_to_limit": mark.days_to_limit, "notified_at": iso(mark.notified_at)}
+            name: _without_none(
+                {
+                    "days_to_limit": mark.days_to_limit,
+                    "notified_at": iso(mark.notified_at),
+                    "limit_at": iso(mark.limit_at) if mark.limit_at else None,
+                }
+            )
             for name, mark in state.forecasts.items()
         },
         "failures": _without_none(
@@ -107,6 +113,7 @@ def state_to_item(
                 "notified_at": iso(failures.notified_at) if failures.notified_at else None,
                 "last_error": failures.last_error,
                 "kind": failures.kind,
+                "last_at": iso(failures.last_failed_at) if failures.last_failed_at else None,
             }
         ),
     }
@@ -121,6 +128,7 @@ def state_to_item(
                 "held_since": iso(flap.held_since) if flap.held_since else None,
                 "last_change": iso(flap.last_change) if flap.last_change else None,
                 "states": list(flap.states),
+                "subjects": list(flap.subjects) or None,
             }
         )
     if pending is not None:
@@ -147,10 +155,15 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
             notified_at=parse_iso(failures["notified_at"]) if failures.get("notified_at") else None,
             last_error=failures.get("last_error"),
             kind=failures.get("kind"),
+            last_failed_at=parse_iso(failures["last_at"]) if failures.get("last_at") else None,
         ),
         version=int(item.get("version", 0)),
         forecasts={
-            name: ForecastMark(Decimal(mark["days_to_limit"]), parse_iso(mark["notified_at"]))
+            name: ForecastMark(
+                Decimal(mark["days_to_limit"]),
+                parse_iso(mark["notified_at"]),
+                parse_iso(mark["limit_at"]) if mark.get("limit_at") else None,
+            )
             for name, mark in (item.get("forecasts") or {}).items()
         },
         silences={target: parse_iso(until) for target, until in (item.get("silences") or {}).items()},
@@ -170,6 +183,7 @@ def _flap_from(flap: Mapping[str, Any]) -> FlapState:
         held_since=parse_iso(flap["held_since"]) if flap.get("held_since") else None,
         last_change=parse_iso(flap["last_change"]) if flap.get("last_change") else None,
         states=tuple(flap.get("states", [])),
+        subjects=tuple(flap.get("subjects", [])),
     )
 
 

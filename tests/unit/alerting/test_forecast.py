@@ -310,7 +310,8 @@ def test_projection_beyond_datetime_range_keeps_days_but_no_date() -> None:
         ("9.3", datetime(2026, 12, 3, 17, 0, tzinfo=UTC), "in about 9 days (around 3 Dec)"),
         ("9.5", datetime(2026, 12, 4, 0, 0, tzinfo=UTC), "in about 10 days (around 4 Dec)"),
         ("2.0", datetime(2026, 11, 26, 12, 0, tzinfo=UTC), "in about 2 days (around 26 Nov)"),
-        ("1.9", datetime(2026, 11, 26, 9, 0, tzinfo=UTC), "in about 1 day (around 26 Nov)"),
+        # The count is calendar days to the date named beside it (issue 18 item 16): 26 Nov is 2 days away.
+        ("1.9", datetime(2026, 11, 26, 9, 0, tzinfo=UTC), "in about 2 days (around 26 Nov)"),
         ("1.0", datetime(2026, 11, 25, 12, 0, tzinfo=UTC), "in about 1 day (around 25 Nov)"),
         ("0.9", datetime(2026, 11, 25, 9, 37, tzinfo=UTC), "within a day (around 25 Nov 09:30 UTC)"),
         ("0.0", datetime(2026, 11, 24, 13, 53, tzinfo=UTC), "within a day (around 24 Nov 14:00 UTC)"),
@@ -343,7 +344,7 @@ def test_describe_from_a_real_forecast() -> None:
 
     assert (
         result.describe(END)
-        == "at the current rate (about 100 a day) the limit is reached in about 1 day (around 26 Nov)"
+        == "at the current rate (about 100 a day) the limit is reached in about 2 days (around 26 Nov)"
     )
 
 
@@ -408,4 +409,29 @@ def test_should_alert(result: Forecast, horizon: int, alert: bool) -> None:
     ],
 )
 def test_moved_closer(previous: str, current: str, closer: bool) -> None:
-    assert moved_closer(Decimal(previous), Decimal(current)) is closer
+    # Days from now to the previously projected date and to today's.
+    now = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)
+    previous_at = now + timedelta(days=float(previous))
+    current_at = now + timedelta(days=float(current))
+
+    assert moved_closer(previous_at, current_at, now) is closer
+
+
+@pytest.mark.parametrize(
+    ("days", "limit_at", "short"),
+    [
+        ("0.4", datetime(2026, 11, 24, 23, 0, tzinfo=UTC), "under a day"),
+        ("1.1", datetime(2026, 11, 25, 23, 0, tzinfo=UTC), "~1 day"),
+        ("5.4", datetime(2026, 11, 29, 20, 0, tzinfo=UTC), "~5 days"),
+        ("5.6", datetime(2026, 11, 30, 1, 0, tzinfo=UTC), "~6 days"),  # the count follows the date
+        ("9.3", None, "~9 days"),
+    ],
+)
+def test_one_day_count_for_every_text(days: str, limit_at: datetime | None, short: str) -> None:
+    # Issue 18 item 16: the short form and the sentence give the same count, taken from the date.
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    outlook = Forecast(ForecastStatus.RISING, Decimal(days), limit_at, Decimal(10))
+
+    assert outlook.when_short(now) == short
+    count = short.removeprefix("~").split(" ")[0]
+    assert count in outlook.when_words(now) or short == "under a day"

@@ -8,17 +8,18 @@ from decimal import Decimal
 import pytest
 
 from usage_monitor.alerting.forecast import Forecast, ForecastStatus
-from usage_monitor.alerting.rules import evaluate
+from usage_monitor.alerting.rules import apply_silences, evaluate
 from usage_monitor.alerting.types import (
+    Alert,
     AlertPolicy,
     AlertState,
     ChangeKind,
+    DampingNote,
     Evaluation,
     EventType,
     FailureStreak,
     NotifiedLevel,
     Severity,
-    severity_of,
 )
 from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
 
@@ -108,16 +109,20 @@ def test_unevaluable_resource_has_no_level(resource: Resource) -> None:
 
 
 @pytest.mark.parametrize(
-    ("level", "severity"),
+    ("thresholds", "at_limit_only", "level", "severity"),
     [
-        (D80, Severity.WARNING),
-        (Decimal("99.9"), Severity.WARNING),
-        (D100, Severity.CRITICAL),
-        (Decimal(120), Severity.CRITICAL),
+        ("80", False, D80, Severity.CRITICAL),  # the highest threshold is critical
+        ("80,95", False, D80, Severity.WARNING),
+        ("80,95", False, Decimal(95), Severity.CRITICAL),
+        ("80,95", True, Decimal(95), Severity.WARNING),  # CRITICAL_AT_LIMIT_ONLY
+        ("80,95", True, Decimal("99.9"), Severity.WARNING),
+        ("80,95", True, D100, Severity.CRITICAL),
+        ("80,95", False, Decimal(120), Severity.CRITICAL),
     ],
 )
-def test_severity_of_level(level: Decimal, severity: Severity) -> None:
-    assert severity_of(level) is severity
+def test_severity_for_level(thresholds: str, at_limit_only: bool, level: Decimal, severity: Severity) -> None:
+    policy = AlertPolicy(tuple(Decimal(t) for t in thresholds.split(",")), critical_at_limit_only=at_limit_only)
+    assert policy.severity_for(level, "lic", "users") is severity
 
 
 @pytest.mark.parametrize(
@@ -181,7 +186,7 @@ def test_escalation_from_80_to_95_alerts_again() -> None:
 
     assert evaluation.alert is not None
     assert evaluation.alert.event_type is EventType.THRESHOLD_CROSSED
-    assert evaluation.alert.severity is Severity.WARNING
+    assert evaluation.alert.severity is Severity.CRITICAL  # 95 % is the highest threshold (issue 19 item 17)
     (change,) = evaluation.alert.resource_changes
     assert (change.kind, change.level, change.previous_level) == (ChangeKind.CROSSED, D95, D80)
     assert evaluation.state.resources["users"] == NotifiedLevel(D95, now)
@@ -277,7 +282,7 @@ def test_without_remind_after_there_is_never_a_reminder() -> None:
 
 def test_an_alerted_resource_left_without_figures_gets_a_notice_and_its_mark_cleared() -> None:
     # Issue 15 item 4: silence here used to leave the old mark (and the user's last alert) standing forever.
-    before = notified(D95)
+    before = notified(D80)
 
     for resource in (users(None), users(960, None), users(960, 0)):
         evaluation = run(ok(resource), before, T0 + timedelta(days=2))
@@ -387,7 +392,7 @@ def test_failure_streak_is_remembered_even_without_an_alert() -> None:
 
     assert evaluation.alert is None
     assert evaluation.state_changed(AlertState())
-    assert evaluation.state.failures == FailureStreak(1, T0, None, "Internal Server Error · HTTP 500")
+    assert evaluation.state.failures == FailureStreak(1, T0, None, "Internal Server Error · HTTP 500", None, T0)
 
 
 def test_failing_check_keeps_notified_resources() -> None:
@@ -399,16 +404,48 @@ def test_failing_check_keeps_notified_resources() -> None:
 
 
 def test_notified_failure_reminds_after_remind_after() -> None:
-    before = AlertState(failures=FailureStreak(3, T0, T0, "x"))
+    def failing_until(moment: datetime) -> AlertState:  # failed on every run up to the one before `moment`
+        return AlertState(failures=FailureStreak(3, T0, T0, "x", last_failed_at=moment - RUN_EVERY))
 
-    quiet = run(failed(FailureKind.HTTP_ERROR, 500), before, T0 + timedelta(hours=1))
-    due = run(failed(FailureKind.HTTP_ERROR, 500), before, T0 + timedelta(hours=24))
+    quiet = run(failed(FailureKind.HTTP_ERROR, 500), failing_until(T0 + timedelta(hours=1)), T0 + timedelta(hours=1))
+    due = run(failed(FailureKind.HTTP_ERROR, 500), failing_until(T0 + timedelta(hours=24)), T0 + timedelta(hours=24))
 
     assert quiet.alert is None
     assert due.alert is not None
     assert due.alert.event_type is EventType.CHECK_FAILED
     assert due.alert.reminder is True
     assert due.state.failures.notified_at == T0 + timedelta(hours=24)
+
+
+def test_a_gap_in_checking_ends_a_failure_streak() -> None:
+    # Issue 19 item 9: two failures, then no check for months: the next failure starts a new streak.
+    before = AlertState(failures=FailureStreak(2, T0, None, "x", last_failed_at=T0 + RUN_EVERY))
+
+    evaluation = run(failed(FailureKind.HTTP_ERROR, 503), before, T0 + timedelta(days=120))
+
+    assert evaluation.alert is None
+    assert (evaluation.state.failures.consecutive, evaluation.state.failures.since) == (1, T0 + timedelta(days=120))
+
+
+def test_a_streak_stored_without_its_last_failure_is_dated_from_its_start_and_length() -> None:
+    before = AlertState(failures=FailureStreak(2, T0, None, "x"))
+
+    next_run = run(failed(FailureKind.HTTP_ERROR, 503), before, T0 + 2 * RUN_EVERY)
+    much_later = run(failed(FailureKind.HTTP_ERROR, 503), before, T0 + timedelta(days=1))
+
+    assert next_run.alert is not None  # the third failure in a row
+    assert much_later.alert is None
+
+
+def test_a_stale_level_mark_is_re_evaluated_not_trusted() -> None:
+    # A 95% mark last refreshed 3 days ago (reminders every 24 h): 92% today is no longer held by the band.
+    before = notified(D95)
+    evaluation = run(ok(users(920)), before, T0 + timedelta(days=3))
+
+    assert evaluation.alert is not None
+    (change,) = evaluation.alert.resource_changes
+    assert (change.kind, change.level, change.previous_level) == (ChangeKind.CROSSED, D80, D95)
+    assert evaluation.state.resources["users"].level == D80
 
 
 def test_success_after_notified_failure_sends_a_recovered_notice_and_resets_the_streak() -> None:
@@ -577,3 +614,40 @@ def test_a_level_held_by_hysteresis_gets_no_forecast_alert():
 
     assert evaluation.alert is None
     assert evaluation.state.resources["users"].level == D80
+
+
+# --- Issue 18 item 8: a mute covers the flapping notices about what it mutes --------------------------------
+
+
+def flapping_notice(*subjects: str) -> Alert:
+    note = DampingNote(False, 5, T0, timedelta(hours=6), ("all below thresholds", "users >= 95%"), "", subjects)
+    return Alert(LICENSE, T0, EventType.FLAPPING, Severity.WARNING, POLICY.thresholds, damping=note)
+
+
+@pytest.mark.parametrize(
+    ("subjects", "muted", "held"),
+    [
+        (("users",), {"users"}, True),
+        (("signatures", "users"), {"users"}, False),  # also about an unmuted resource
+        (("*check", "users"), {"users"}, False),  # a flapping check is about the license
+        (("users",), {"*"}, True),
+        ((), {"users"}, False),  # nothing known about its subjects: only a whole-license mute holds it
+    ],
+)
+def test_a_flapping_notice_is_held_when_all_it_is_about_is_muted(
+    subjects: tuple[str, ...], muted: set[str], held: bool
+) -> None:
+    silences = {target: T0 + timedelta(days=1) for target in muted}
+
+    assert (apply_silences(flapping_notice(*subjects), silences, T0) is None) is held
+
+
+def test_the_flap_state_collects_what_its_changes_were_about() -> None:
+    policy = AlertPolicy(thresholds=(D80, D95), flap_max_changes=2)
+    state, now = AlertState(), T0
+    for current in (960, 700, 960):
+        state = run(ok(users(current)), state, now, policy).state
+        now += RUN_EVERY
+
+    assert state.flap.holding
+    assert state.flap.subjects == ("users",)

@@ -9,7 +9,15 @@ from decimal import Decimal
 
 import pytest
 
-from usage_monitor.alerting.types import Alert, ChangeKind, CheckChange, EventType, ResourceChange, Severity
+from usage_monitor.alerting.types import (
+    Alert,
+    AlertPolicy,
+    ChangeKind,
+    CheckChange,
+    EventType,
+    ResourceChange,
+    Severity,
+)
 from usage_monitor.core.models import CheckError, FailureKind, Resource
 from usage_monitor.messages.render import SMS_MAX, SUBJECT_MAX, iso, level_text, percent_text, render, usage_text
 
@@ -17,6 +25,7 @@ LICENSE = "bd82845c-897b-4022-b5f7-679905c1979b"
 LONG_LICENSE = "L" * 64 + "-" + "9" * 63  # 128 characters, the longest allowed
 AT = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)
 THRESHOLDS = (Decimal(80), Decimal(95))
+POLICY = AlertPolicy(THRESHOLDS, hysteresis=Decimal(5))
 TOKEN_ERROR = CheckError(FailureKind.TOKEN_REJECTED, "Invalid or expired token", 401, "LE_ERR_SS_401", "LE_ERR_SS_303")
 SERVER_ERROR = CheckError(FailureKind.HTTP_ERROR, "Internal Server Error", 500, "LE_ERR_SS_500")
 
@@ -29,7 +38,20 @@ def change(
     kind: ChangeKind = ChangeKind.CROSSED,
     previous: Decimal | None = None,
 ) -> ResourceChange:
-    return ResourceChange(kind, Resource(name, current, limit), level, previous)
+    """A change as the rules make it: the level's severity, clear line and whether today's figures reach it."""
+    resource = Resource(name, current, limit)
+    if level is None:
+        return ResourceChange(kind, resource, level, previous)
+    today = POLICY.level_of(resource)
+    return ResourceChange(
+        kind,
+        resource,
+        level,
+        previous,
+        severity=POLICY.severity_for(level, LICENSE, name),
+        clears_below=POLICY.clears_below(level),
+        reached=today is not None and today >= level,
+    )
 
 
 def crossed_alert(license_id: str = LICENSE, *changes: ResourceChange, severity: Severity = Severity.WARNING) -> Alert:
@@ -177,7 +199,7 @@ def test_email_lists_license_usage_thresholds_and_time() -> None:
     assert "- users: 850/1000 (85.0%): reached the 80% threshold (warning)" in email
     assert "- signatures: 1200/1000 (120.0%): reached the limit (CRITICAL)" in email
     assert "- departments: 10/1000 (1.0%): recovered, back below every threshold" in email
-    assert "Thresholds: 80%, 95%; reaching the limit is always critical." in email
+    assert "Thresholds: 80%, 95%; the highest threshold and reaching the limit are critical." in email
     assert "At the limit nobody can sign" in email
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from usage_monitor.alerting.forecast import Forecast, ForecastStatus
-from usage_monitor.alerting.types import AlertPolicy, AlertState, FailureStreak, NotifiedLevel
+from usage_monitor.alerting.types import AlertPolicy, AlertState, FailureStreak, NotifiedLevel, Severity
 from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
 from usage_monitor.reports.digest import (
     EMAIL_BUDGET_BYTES,
@@ -100,7 +100,7 @@ def test_open_alerts_and_live_mutes_come_from_the_alert_state() -> None:
     digest = license_digest("lic-1", history("lic-1", 2, users=(100, 0, 100)), state, POLICY, NOW)
 
     assert digest.open_alerts == (
-        "users at the limit (critical) since 21 Nov 03:30 UTC",
+        "users raised at the limit (critical), last notified 21 Nov 03:30 UTC",
         "check failing since 23 Nov 02:30 UTC (4 runs)",
     )
     assert digest.mutes == (("signatures", NOW + timedelta(days=1)),)  # the expired whole-license mute is gone
@@ -111,7 +111,9 @@ def outlook(
     name: str, current: int, limit: int, status: ForecastStatus = ForecastStatus.FLAT_OR_FALLING
 ) -> ResourceOutlook:
     resource = Resource(name, current, limit)
-    return ResourceOutlook(resource, POLICY.level_of(resource), Forecast(status), 5, Decimal("0.5"), 7)
+    level = POLICY.level_of(resource)
+    critical = level is not None and POLICY.severity_for(level, None, name) is Severity.CRITICAL
+    return ResourceOutlook(resource, level, Forecast(status), 5, Decimal("0.5"), 7, critical)
 
 
 def test_email_lists_fullest_first_with_a_header_of_counts() -> None:
@@ -146,7 +148,7 @@ def test_sms_stays_one_ascii_segment_with_the_longest_license_id() -> None:
 
     assert len(sms) <= 160
     assert sms.isascii()
-    assert sms.startswith("Leegality digest: 3 lic, 0 crit, 3 warn")
+    assert sms.startswith("Leegality digest: 3 lic, 3 crit, 0 warn")  # 99.9 % is past the highest threshold
     assert sms.endswith("certificates 99.9%")
 
 
@@ -206,11 +208,11 @@ def test_empty_fleet_still_renders() -> None:
     [
         (
             Forecast(ForecastStatus.RISING, Decimal("0.4"), NOW + timedelta(hours=9), Decimal(5)),
-            "limit in under a day (23 Nov)",
+            "limit within a day (around 23 Nov 12:30 UTC)",
         ),
         (
-            Forecast(ForecastStatus.RISING, Decimal("12.6"), datetime(2027, 1, 5, tzinfo=UTC), Decimal(5)),
-            "limit in ~13 days (5 Jan 2027)",
+            Forecast(ForecastStatus.RISING, Decimal("42.8"), datetime(2027, 1, 5, tzinfo=UTC), Decimal(5)),
+            "limit in about 43 days (around 5 Jan 2027)",
         ),
         (Forecast(ForecastStatus.FLAT_OR_FALLING), "not growing"),
         (Forecast(ForecastStatus.TOO_FEW_POINTS), "too little history to forecast"),

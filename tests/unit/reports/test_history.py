@@ -82,7 +82,7 @@ def test_failed_snapshot_shows_check_failed_with_the_message(error: CheckError, 
         (Resource("users", 0, 1000), "ok"),
         (Resource("users", 799, 1000), "ok"),
         (Resource("users", 800, 1000), ">= 80% (warning)"),
-        (Resource("users", 960, 1000), ">= 95% (warning)"),
+        (Resource("users", 960, 1000), ">= 95% (critical)"),  # the highest threshold is critical
         (Resource("users", 1000, 1000), "LIMIT REACHED (critical)"),
         (Resource("users", 1200, 1000), "LIMIT REACHED (critical)"),
         (Resource("users", None, 1000), "not evaluated"),
@@ -108,7 +108,7 @@ def test_level_label_with_a_threshold_over_100(current: int, label: str) -> None
 
 
 def test_level_label_for_a_fractional_threshold() -> None:
-    policy = AlertPolicy(thresholds=(Decimal("97.5"),))
+    policy = AlertPolicy(thresholds=(Decimal("97.5"),), critical_at_limit_only=True)
 
     assert level_label(Resource("users", 975, 1000), policy) == ">= 97.5% (warning)"
 
