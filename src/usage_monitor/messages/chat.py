@@ -12,38 +12,48 @@ event: email, SMS and SQS subscribers keep their own forms.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 CHAT_DESCRIPTION_MAX = 3000  # keeps one chat message readable; the email has the whole text
 CHAT_TITLE_MAX = 250
+CHAT_STEPS_MAX = 5  # what to do, a few lines under the description
+CHAT_STEP_MAX = 300
 
 
-def chat_notification(subject: str, body: str, attributes: Mapping[str, str], *, icon: str | None = None) -> str:
+def chat_notification(
+    subject: str,
+    body: str,
+    attributes: Mapping[str, str],
+    *,
+    icon: str | None = None,
+    next_steps: Sequence[str] = (),
+) -> str:
     """The custom-notification event for `subject` / `body`, as the JSON string SNS delivers; the title's
-    icon is the severity's unless `icon` is given."""
+    icon is the severity's unless `icon` is given. `next_steps` are what to do, in the email's own words."""
     severity = attributes.get("severity", "")
     license_id = attributes.get("license_id", "")
     event_type = attributes.get("event_type", "")
     if icon is None:
         icon = {"critical": ":red_circle:", "warning": ":warning:", "info": ":information_source:"}.get(severity, "")
     description = body if len(body) <= CHAT_DESCRIPTION_MAX else body[: CHAT_DESCRIPTION_MAX - 4] + "\n..."
-    event = {
-        "version": "1.0",
-        "source": "custom",
-        "content": {
-            "textType": "client-markdown",
-            "title": _clip(f"{icon} {subject}".strip(), CHAT_TITLE_MAX),
-            "description": description,
-            "keywords": [k for k in (severity, event_type, license_id) if k],
-        },
-        "metadata": {
-            # One thread per license in the channel: a crossing, its reminders and its recovery together.
-            "threadId": f"leegality-usage-{license_id}" if license_id else "leegality-usage",
-            "summary": _clip(subject, CHAT_TITLE_MAX),
-            "eventType": event_type,
-            "additionalContext": {k: v for k, v in attributes.items() if v},
-        },
+    content: dict[str, object] = {
+        "textType": "client-markdown",
+        "title": _clip(f"{icon} {subject}".strip(), CHAT_TITLE_MAX),
+        "description": description,
     }
+    steps = [_clip(step, CHAT_STEP_MAX) for step in next_steps if step][:CHAT_STEPS_MAX]
+    if steps:
+        content["nextSteps"] = steps
+    content["keywords"] = [k for k in (severity, event_type, license_id) if k]
+    metadata: dict[str, object] = {
+        # One thread per license in the channel: a crossing, its reminders and its recovery together.
+        "threadId": f"leegality-usage-{license_id}" if license_id else "leegality-usage",
+        "summary": _clip(subject, CHAT_TITLE_MAX),
+    }
+    if event_type:  # left out rather than sent empty: the channel shows no blank event type
+        metadata["eventType"] = event_type
+    metadata["additionalContext"] = {k: v for k, v in attributes.items() if v}
+    event = {"version": "1.0", "source": "custom", "content": content, "metadata": metadata}
     return json.dumps(event, ensure_ascii=False)
 
 

@@ -30,6 +30,7 @@ SMS_MAX = 160
 # Two copies (default and email) of at most this, plus the SMS, stay inside SNS's 256 KiB message
 # and, stored as the pending alert, inside DynamoDB's 400 KB item.
 BODY_MAX_BYTES = 100_000
+AT_LIMIT_ADVICE = "At the limit nobody can sign: raise the license limit with Leegality or free capacity."
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class RenderedAlert:
     attributes: dict[str, str]
     # The chat form when it is not the email's text (the test alert names the chat channel); None: built from it.
     chat: str | None = None
+    # What to do, in the email's own words: the chat form's `nextSteps`.
+    next_steps: tuple[str, ...] = ()
 
     def outgoing(self) -> OutgoingMessage:
         """`Message` for `MessageStructure="json"`: one body per protocol, within SNS's 256 KiB."""
@@ -59,7 +62,8 @@ class RenderedAlert:
             "default": _fit(self.default),
             "email": _fit(self.email),
             "sms": self.sms,
-            "https": self.chat or chat_notification(self.subject, _fit(self.email), self.attributes),
+            "https": self.chat
+            or chat_notification(self.subject, _fit(self.email), self.attributes, next_steps=self.next_steps),
         }
         return OutgoingMessage(self.subject, json.dumps(bodies, ensure_ascii=False), self.attributes)
 
@@ -68,8 +72,10 @@ def render(alert: Alert) -> RenderedAlert:
     if alert.problem is not None:
         subject, email, sms = problem_texts(alert)
         subject, sms = _clip(_ascii(subject), SUBJECT_MAX), one_segment(sms, SMS_MAX)
+        steps: tuple[str, ...] = () if alert.problem.recovered or not alert.problem.advice else (alert.problem.advice,)
     else:
         subject, email, sms = _subject(alert), _email(alert), _sms(alert)
+        steps = next_steps(alert)
     return RenderedAlert(
         subject=subject,
         default=email,
@@ -80,7 +86,21 @@ def render(alert: Alert) -> RenderedAlert:
             "severity": alert.severity.value,
             "license_id": alert.license_id,
         },
+        next_steps=steps,
     )
+
+
+def next_steps(alert: Alert) -> tuple[str, ...]:
+    """What the reader should do, sentence by sentence as the email says it (the chat's `nextSteps`)."""
+    steps = []
+    change = alert.check_change
+    failing = change is not None and change.kind is not ChangeKind.CHECK_RECOVERED
+    if failing and change is not None and change.error is not None and change.error.kind is not FailureKind.RUN_FAILED:
+        steps.append(_not_monitored(change.error.kind))
+    # Only when today's figures are at the limit: a reminder of a limit alert held at 96 % must not say so.
+    if any(c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) and c.resource.at_limit for c in alert.resource_changes):
+        steps.append(AT_LIMIT_ADVICE)
+    return tuple(steps)
 
 
 def license_label(license_id: str) -> str:
@@ -211,8 +231,12 @@ def _check_lines(change: CheckChange) -> list[str]:
     return [
         f"The usage check for this license is failing: {change.error.describe()}.",
         f"Failed {change.consecutive_failures} run(s) in a row, since {since}.",
-        "Usage is not monitored for this license until this is fixed" + _what_to_fix(change.error.kind),
+        _not_monitored(change.error.kind),
     ]
+
+
+def _not_monitored(kind: FailureKind) -> str:
+    return "Usage is not monitored for this license until this is fixed" + _what_to_fix(kind)
 
 
 def _what_to_fix(kind: FailureKind) -> str:
@@ -262,9 +286,8 @@ def _email(alert: Alert) -> str:
         else ("only reaching the limit is")
     )
     lines.append(f"Thresholds: {thresholds}{overrides}; {critical} critical.")
-    # Only when today's figures are at the limit: a reminder of a limit alert held at 96 % must not say so.
-    if any(c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) and c.resource.at_limit for c in alert.resource_changes):
-        lines.append("At the limit nobody can sign: raise the license limit with Leegality or free capacity.")
+    if AT_LIMIT_ADVICE in next_steps(alert):
+        lines.append(AT_LIMIT_ADVICE)
     lines += ["", "-- Leegality usage monitor"]
     return "\n".join(lines)
 
