@@ -63,7 +63,7 @@ def main() -> int:
 
         print("Leegality usage monitor: local run")
         print(f"  Leegality simulator: {simulator.base_url}  ·  AWS: moto (in-process, {REGION})")
-        print(f"  thresholds {os.environ['ALERT_THRESHOLDS']}% (the limit is always critical)\n")
+        print(f"  thresholds {os.environ['ALERT_THRESHOLDS']}% (the highest threshold and the limit are critical)\n")
 
         event = load_event("scheduled.json")
         first = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
