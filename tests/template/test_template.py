@@ -136,16 +136,16 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "AlertThresholds": "80,95",
     "LeegalityBaseUrl": "https://app1.leegality.com/api",
     "AuthHeader": "X-Auth-Token",
-    "TokenMaxAgeSeconds": 900,
+    "TokenMaxAgeSeconds": "900",
     "VpcSubnetIds": "",
     "VpcSecurityGroupIds": "",
     "CaBundleParameter": "",
-    "SnapshotRetentionDays": 400,
-    "AlertRemindAfterHours": 24,
-    "AlertHysteresisPoints": 5,
-    "AlertFlapChanges": 4,
-    "AlertFlapWindowHours": 6,
-    "MaxConcurrency": 16,
+    "SnapshotRetentionDays": "400",
+    "AlertRemindAfterHours": "24",
+    "AlertHysteresisPoints": "5",
+    "AlertFlapChanges": "4",
+    "AlertFlapWindowHours": "6",
+    "MaxConcurrency": "16",
     "AlertEmail": "",
     "AlertSmsNumber": "",
     "SmsMinimumSeverity": "critical",
@@ -154,14 +154,14 @@ EXPECTED_PARAMETER_DEFAULTS = {
     "ReservedConcurrency": 1,
     "MaxRequestsPerSecond": "",
     "AlertThresholdOverrides": "",
-    "ForecastAlertDays": 14,
-    "MetricsTopLicenses": 3,
+    "ForecastAlertDays": "14",
+    "MetricsTopLicenses": "3",
     "OperationsTopicArn": "",
     "ChecksFailedAlarmPeriods": 3,
     "LicenseListBucket": "",
     "LicenseListKey": "",
     "FanOut": "disabled",
-    "FanOutChunkSize": 500,
+    "FanOutChunkSize": "500",
     "FanOutMaxWorkers": 4,
     "DigestSchedule": "cron(0 9 ? * MON *)",
     "DigestTimezone": "Asia/Kolkata",
@@ -966,7 +966,9 @@ def test_fan_out_parameters(sam_template):
     # Lambda's SQS MaximumConcurrency accepts 2-1000.
     assert (parameters["FanOutMaxWorkers"]["MinValue"], parameters["FanOutMaxWorkers"]["MaxValue"]) == (2, 1000)
     # The code accepts 1-5000; the template stops where a chunk of 128-character IDs still fits one message.
-    assert (parameters["FanOutChunkSize"]["MinValue"], parameters["FanOutChunkSize"]["MaxValue"]) == (1, 1000)
+    chunk_size = re.compile(parameters["FanOutChunkSize"]["AllowedPattern"])
+    assert [v for v in ("1", "500", "1000") if not chunk_size.fullmatch(v)] == []
+    assert [v for v in ("0", "1001", "250.0", "0500") if chunk_size.fullmatch(v)] == []
 
 
 def test_work_queue_is_encrypted_with_a_dead_letter_queue(transformed):
