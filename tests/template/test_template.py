@@ -82,6 +82,7 @@ EXPECTED_RESOURCES = {
     WORK_DLQ: "AWS::SQS::Queue",
     "WorkDeadLetterAlarm": "AWS::CloudWatch::Alarm",
     "WorkerErrorsAlarm": "AWS::CloudWatch::Alarm",
+    "WorkChunksFailedAlarm": "AWS::CloudWatch::Alarm",
 }
 FAN_OUT_RESOURCES = {
     WORKER,
@@ -91,6 +92,7 @@ FAN_OUT_RESOURCES = {
     WORK_DLQ,
     "WorkDeadLetterAlarm",
     "WorkerErrorsAlarm",
+    "WorkChunksFailedAlarm",
 }
 
 # Globals: what checking needs, shared by the scheduled function and the fan-out worker.
@@ -1156,6 +1158,23 @@ def test_worker_errors_alarm_exists_only_with_fan_out(transformed):
     properties = alarm["Properties"]
     assert (properties["Namespace"], properties["MetricName"]) == ("AWS/Lambda", "Errors")
     assert properties["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": WORKER}}]
+
+
+def test_failed_work_chunks_alarm_exists_only_with_fan_out_and_watches_the_workers_metric(transformed):
+    # A worker whose chunks all fail returns them as batchItemFailures: a successful invocation, no Errors.
+    from usage_monitor.observability import NAMESPACE, SERVICE
+
+    alarm = transformed["Resources"]["WorkChunksFailedAlarm"]
+    assert alarm["Condition"] == "FanOutEnabled"
+    properties = alarm["Properties"]
+    assert (properties["Namespace"], properties["MetricName"]) == (NAMESPACE, "WorkChunksFailed")
+    assert properties["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
+    assert (properties["Statistic"], properties["Threshold"], properties["EvaluationPeriods"]) == ("Sum", 1, 1)
+    assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert properties["TreatMissingData"] == "notBreaching"
+    assert properties["AlarmActions"] == [
+        {"Fn::If": ["HasOperationsTopic", {"Ref": "OperationsTopicArn"}, {"Ref": "AlertTopic"}]}
+    ]
 
 
 # ------------------------------------------------------------------------------------- on-premise SignStation
