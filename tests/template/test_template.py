@@ -184,14 +184,12 @@ ACTIONS_ALLOWED_ON_ANY_RESOURCE = frozenset(
 
 TABLE_ACTIONS = frozenset(
     {
-        "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
         "dynamodb:BatchWriteItem",
         "dynamodb:BatchGetItem",
         "dynamodb:Query",
-        "dynamodb:ConditionCheckItem",
     }
 )
 FORBIDDEN_ACTIONS = frozenset(
@@ -986,7 +984,7 @@ def test_dispatcher_may_only_send_and_worker_only_receive(transformed):
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
     ]
     worker = _allowed(_statements(worker_role, ALL_CONDITIONS))
-    receive = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
+    receive = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
     assert {a: r for a, r in worker.items() if a.startswith("sqs:")} == {a: [queue_arn] for a in receive}
     # Otherwise exactly what the scheduled function has for checking.
     checking = _allowed(_statements(transformed["Resources"][FUNCTION_ROLE], ALL_CONDITIONS - {"FanOutEnabled"}))
@@ -1046,8 +1044,7 @@ def test_deployed_license_list_and_fan_out_stack(deployed):
     assert "ReservedConcurrentExecutions" not in concurrency
     worker_grants = _role_grants(deployed.iam, ids[WORKER_ROLE])
     assert {a: r for a, r in worker_grants.items() if a.startswith("sqs:")} == {
-        a: [queue["QueueArn"]]
-        for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility")
+        a: [queue["QueueArn"]] for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
     }
     assert not [a for a in worker_grants if a.startswith("s3:")]
     [mapping] = deployed.lambda_.list_event_source_mappings(FunctionName=outputs["WorkerFunctionName"])[
