@@ -16,7 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from usage_monitor.events import parse_event
 from usage_monitor.observability import get_tracer, logger, metrics
 from usage_monitor.settings import Settings
-from usage_monitor.settings_alarm import settings_or_alert
+from usage_monitor.settings_alarm import built_or_alert
 from usage_monitor.wiring import Wired, wire
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str
 
 def _run(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
-    wired = _wire(settings_or_alert(os.environ, now))
+    wired = built_or_alert(os.environ, now, _wire)
     request = parse_event(event, now)
     return wired.run_once(
         event=dict(event or {}),
@@ -55,7 +55,8 @@ def worker_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str
 
 
 def _work(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _wire(Settings.from_env(os.environ)).process_batch(event, context)
+    # A worker that cannot be built fails every chunk: alerted like the scheduled run's settings error.
+    return built_or_alert(os.environ, datetime.now(UTC), _wire).process_batch(event, context)
 
 
 def _wire(settings: Settings) -> Wired:

@@ -74,8 +74,9 @@ class Settings:
             license_ids_skipped=license_ids.skipped,
             alert_thresholds=parse_thresholds(env.get("ALERT_THRESHOLDS", "").strip() or "80", "ALERT_THRESHOLDS"),
             base_url=validate_base_url(env.get("LEEGALITY_BASE_URL", "").strip() or PRODUCTION_BASE_URL),
-            snapshot_retention_days=_int(env, "SNAPSHOT_RETENTION_DAYS", 400, minimum=1),
-            remind_after_hours=_int(env, "ALERT_REMIND_AFTER_HOURS", 24, minimum=0),
+            # Bounded so the expiry and reminder times stay dates Python can hold (the template has the same bounds).
+            snapshot_retention_days=_int(env, "SNAPSHOT_RETENTION_DAYS", 400, minimum=1, maximum=36500),
+            remind_after_hours=_int(env, "ALERT_REMIND_AFTER_HOURS", 24, minimum=0, maximum=8760),
             failure_alert_after_runs=_int(env, "FAILURE_ALERT_AFTER_RUNS", 3, minimum=1),
             max_concurrency=_int(env, "MAX_CONCURRENCY", 16, minimum=1, maximum=256),
             max_requests_per_second=_float(
@@ -233,7 +234,8 @@ def validate_license_id(license_id: str, source: str) -> str:
 
 
 def parse_thresholds(raw: str, setting: str) -> tuple[Decimal, ...]:
-    """Percentages such as `80,95`; each in (0, 1000], sorted, no duplicates."""
+    """Percentages such as `80,95`; each in (0, 1000], sorted. One number written twice, in any spelling
+    (`80,80.0`, `95,095`), is one threshold: the template cannot compare spellings as numbers."""
     thresholds: list[Decimal] = []
     for entry in raw.split(","):
         text = entry.strip().removesuffix("%").strip()
@@ -245,9 +247,8 @@ def parse_thresholds(raw: str, setting: str) -> tuple[Decimal, ...]:
             raise ConfigError(f"{setting}: {entry.strip()!r} is not a number") from None
         if not value.is_finite() or not (0 < value <= MAX_THRESHOLD):
             raise ConfigError(f"{setting}: {entry.strip()!r} is outside (0, 1000]")
-        if value in thresholds:
-            raise ConfigError(f"{setting}: {entry.strip()!r} is listed twice")
-        thresholds.append(value)
+        if value not in thresholds:
+            thresholds.append(value)
     return tuple(sorted(thresholds))
 
 

@@ -1,16 +1,18 @@
 """A setting the code rejects still reaches the alert topic, as a run-level `config_problem`.
 
-Without this, a value the template let through (say `ALERT_THRESHOLDS=80,80`) fails every run before
-any alert code, and the only trace is the Errors alarm, which the SMS filter drops. The table and the
-topic are the two settings needed to send it: when one of them is the bad one, the error is only raised.
+Without this, a value the template let through (say `ALERT_THRESHOLDS=0`) fails every run before any
+alert code, and the only trace is the Errors alarm, which the SMS filter drops. The same holds for what
+building the run reads beyond the environment (the CA bundle's SSM parameter: missing, not PEM, a block
+that does not load), so both steps go through `built_or_alert`. The table and the topic are the two
+settings needed to send it: when one of them is the bad one, the error is only raised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from usage_monitor.alerting.run_problems import evaluate_problem, settings_problem
 from usage_monitor.alerting.types import AlertPolicy, AlertState, ProblemKind
@@ -22,11 +24,26 @@ from usage_monitor.settings import Settings
 from usage_monitor.storage.sns import SnsNotifier
 from usage_monitor.storage.store import DynamoStore, StoredState
 
+_Built = TypeVar("_Built")
+
 
 def settings_or_alert(env: Mapping[str, str], now: datetime, session: Any = None) -> Settings:
     """`Settings.from_env`; on a `ConfigError`, publishes it once per distinct error, then re-raises."""
     try:
         return Settings.from_env(env)
+    except ConfigError as exc:
+        alert_settings_error(env, exc, now, session)
+        raise
+
+
+def built_or_alert(
+    env: Mapping[str, str], now: datetime, build: Callable[[Settings], _Built], session: Any = None
+) -> _Built:
+    """Settings, then `build(settings)` (the adapters); a `ConfigError` from either is published once per
+    distinct error, as a settings error is, then re-raised."""
+    settings = settings_or_alert(env, now, session)
+    try:
+        return build(settings)
     except ConfigError as exc:
         alert_settings_error(env, exc, now, session)
         raise

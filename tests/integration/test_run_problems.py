@@ -139,7 +139,7 @@ def test_a_bad_key_in_the_secret_is_reported_and_its_other_licenses_checked(harn
 @pytest.mark.parametrize(
     ("setting", "value"),
     [
-        ("ALERT_THRESHOLDS", "80,80"),
+        ("ALERT_THRESHOLDS", "80,1001"),
         ("ALERT_THRESHOLDS", "0"),
         ("MAX_REQUESTS_PER_SECOND", "0"),
         ("ALERT_THRESHOLD_OVERRIDES", "signatures=70;users"),
@@ -167,7 +167,7 @@ def test_a_setting_the_code_rejects_publishes_one_config_problem_then_recovers(
 
 
 def test_a_different_settings_error_is_a_new_alert(harness: Harness) -> None:
-    harness.configure(ALERT_THRESHOLDS="80,80")
+    harness.configure(ALERT_THRESHOLDS="80,1001")
     with pytest.raises(ConfigError):
         harness.invoke(time=T1)
     harness.configure(ALERT_THRESHOLDS="80", MAX_REQUESTS_PER_SECOND="0")
