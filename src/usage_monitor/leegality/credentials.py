@@ -18,20 +18,39 @@ from usage_monitor.core.models import CheckError, CheckResult, FailureKind
 from usage_monitor.leegality.client import redact_then_cut
 from usage_monitor.leegality.minting import TokenEndpointError, TokenMinter, logger
 from usage_monitor.leegality.tokens import ClientCredentials, TokenBook
+from usage_monitor.leegality.upstream import KnownSecrets
 
 
 class UsageClient(Protocol):
     def check(
-        self, license_id: str, token: str, *, redact: Iterable[str] = (), base_url: str | None = None
+        self,
+        license_id: str,
+        token: str,
+        *,
+        redact: KnownSecrets | Iterable[str] = (),
+        base_url: str | None = None,
     ) -> CheckResult: ...
 
 
 class Redaction:
-    """Every secret of the run, read only when an error path iterates it (building it per check would
-    cost a large fleet the square of its size): tokens and client secrets of the secret, minted tokens."""
+    """Every secret of the run (tokens and client secrets of the secret, minted tokens) as one index,
+    rebuilt only when the secret is re-read or a token is minted: rebuilding it per check would cost a
+    large fleet the square of its size."""
 
     def __init__(self, credentials: RunCredentials) -> None:
         self._credentials = credentials
+        self._built: tuple[object, int, KnownSecrets] | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> KnownSecrets:
+        book, minter = self._credentials.book, self._credentials.minter
+        minted = minter.known_tokens if minter is not None else frozenset()
+        with self._lock:
+            built = self._built
+            if built is None or built[0] is not book or built[1] != len(minted):
+                built = (book, len(minted), KnownSecrets([*book.secrets, *minted]))
+                self._built = built
+            return built[2]
 
     def __iter__(self) -> Iterator[str]:
         yield from self._credentials.book.secrets
@@ -148,14 +167,14 @@ def check_license(client: UsageClient, credentials: RunCredentials, license_id: 
     if isinstance(got, CheckError):
         return CheckResult(license_id, datetime.now(UTC), error=got)
     token, base_url = got
-    result = client.check(license_id, token, redact=credentials.redaction, base_url=base_url)
+    result = client.check(license_id, token, redact=credentials.redaction.current(), base_url=base_url)
     if not _rejected(result) or not credentials.uses_client(license_id):
         return result
     again = credentials.token_for(license_id, stale=token)
     if isinstance(again, CheckError):
         return CheckResult(license_id, datetime.now(UTC), error=again)
     logger.info("minted token refused; retrying once with a new one", extra={"license_id": license_id})
-    return client.check(license_id, again[0], redact=credentials.redaction, base_url=again[1])
+    return client.check(license_id, again[0], redact=credentials.redaction.current(), base_url=again[1])
 
 
 def _rejected(result: CheckResult) -> bool:

@@ -30,9 +30,10 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from usage_monitor.core.models import CheckError, FailureKind
-from usage_monitor.leegality.client import USER_AGENT, LeegalityClient, describe_network, read_capped, redact_then_cut
+from usage_monitor.leegality.client import USER_AGENT, LeegalityClient, describe_network, read_capped
 from usage_monitor.leegality.throttle import RequestThrottle
 from usage_monitor.leegality.tokens import ClientCredentials
+from usage_monitor.leegality.upstream import KnownSecrets, Redactor, cut
 
 TOKEN_PATH = "/api/v1/auth/token"
 TOKEN_FIELDS = ("token", "accessToken", "access_token")
@@ -141,7 +142,7 @@ class TokenMinter:
     def _mint(self, client: ClientCredentials) -> MintedToken:
         base_url = self.base_url_of(client)
         host = urlsplit(base_url).netloc
-        secrets = {client.client_secret, *self.known_tokens}
+        secrets = Redactor(KnownSecrets(self.known_tokens), client.client_secret)
         if self.throttle is not None:
             self.throttle.acquire()
         body = json.dumps({"clientId": client.client_id, "clientSecret": client.client_secret}).encode()
@@ -170,8 +171,10 @@ class TokenMinter:
             raise _refused(response.status, payload, client, host, secrets)
         return self._parse(payload, client, host, secrets)
 
-    def _parse(self, payload: bytes, client: ClientCredentials, host: str, secrets: set[str]) -> MintedToken:
+    def _parse(self, payload: bytes, client: ClientCredentials, host: str, secrets: Redactor) -> MintedToken:
         try:
+            # Not redacted on arrival: the answer's token is the new secret itself (and may equal one
+            # minted before). Only the field names quoted from it go through `secrets`.
             document = json.loads(payload)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise _error(
@@ -239,7 +242,7 @@ def _jwt_exp(token: str) -> float | None:
     return None
 
 
-def _fields_present(document: Any, secrets: set[str]) -> str:
+def _fields_present(document: Any, secrets: Redactor) -> str:
     if not isinstance(document, dict):
         return f"a JSON {type(document).__name__}"
     names = [str(name) for name in list(document)[:10]]
@@ -247,24 +250,24 @@ def _fields_present(document: Any, secrets: set[str]) -> str:
     if isinstance(data, dict):
         names += [f"data.{name}" for name in list(data)[:10]]
     listed = ", ".join(names) if names else "no field"
-    return "fields " + redact_then_cut(listed, secrets)
+    return "fields " + cut(secrets.text(listed), 300)
 
 
 def _refused(
-    status: int, payload: bytes, client: ClientCredentials, host: str, secrets: set[str]
+    status: int, payload: bytes, client: ClientCredentials, host: str, secrets: Redactor
 ) -> TokenEndpointError:
     detail = ""
     try:
-        document = json.loads(payload) if payload.strip() else None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        document = secrets.json(payload) if payload.strip() else None
+    except (UnicodeDecodeError, ValueError, RecursionError):
         document = None
     code = detail_code = None
     if isinstance(document, dict):
         errors = document.get("errors")
         first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-        code = redact_then_cut(document.get("code"), secrets, 60) or None
-        detail_code = redact_then_cut(first.get("code"), secrets, 60) or None
-        text = redact_then_cut(first.get("message"), secrets) or redact_then_cut(document.get("message"), secrets)
+        code = cut(document.get("code"), 60) or None
+        detail_code = cut(first.get("code"), 60) or None
+        text = cut(first.get("message"), 300) or cut(document.get("message"), 300)
         detail = f" ({text})" if text else ""
     if status in (400, 401, 403):
         return _error(
