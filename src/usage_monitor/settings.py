@@ -251,7 +251,7 @@ def validate_base_url(url: str, source: str = "LEEGALITY_BASE_URL", *, show_valu
     shown = f"{safe_quote(url)} " if show_value else ""
     raise ConfigError(
         f"{source}: {shown}must be an https:// URL (http:// only for loopback) without user, password, "
-        f"query or fragment; {'; '.join(problems)}"
+        f"query or fragment ({'; '.join(problems)})"
     )
 
 
