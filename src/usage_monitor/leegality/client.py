@@ -178,7 +178,11 @@ class LeegalityClient:
         redactor = Redactor(as_known(redact), token)
         if response.status == 200:
             return _parse_success(license_id, body, redactor.header(response, "Content-Type"), redactor)
-        return _failed(license_id, _parse_error(response.status, body, redactor))
+        error = _parse_error(response.status, body, redactor)
+        history = response.retries.history if response.retries is not None else ()
+        if history:
+            error = replace(error, retried_statuses=tuple(entry.status or 0 for entry in history))
+        return _failed(license_id, error)
 
 
 class _BodyTooLarge(Exception):

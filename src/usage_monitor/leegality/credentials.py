@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -174,7 +175,32 @@ def check_license(client: UsageClient, credentials: RunCredentials, license_id: 
     if isinstance(again, CheckError):
         return CheckResult(license_id, datetime.now(UTC), error=again)
     logger.info("minted token refused; retrying once with a new one", extra={"license_id": license_id})
-    return client.check(license_id, again[0], redact=credentials.redaction.current(), base_url=again[1])
+    retried = client.check(license_id, again[0], redact=credentials.redaction.current(), base_url=again[1])
+    return _outage_if_expired_while_retrying(retried, credentials, again[0])
+
+
+def _outage_if_expired_while_retrying(result: CheckResult, credentials: RunCredentials, token: str) -> CheckResult:
+    """A 401 that ends a chain of retried 5xx/429/connection errors, on a minted token our clock says has
+    expired, says only that the token outlived its life while the API was down: the failure is the outage
+    (alerted under the failure-streak rules), not credentials to check now. The token was minted again
+    once already; a fresh token refused without a chain stays a rejected token."""
+    error = result.error
+    if (
+        error is None
+        or error.kind is not FailureKind.TOKEN_REJECTED
+        or not error.retried_statuses
+        or credentials.minter is None
+        or not credentials.minter.expired(token)
+    ):
+        return result
+    last = error.retried_statuses[-1]
+    kind = FailureKind.HTTP_ERROR if last else FailureKind.UNREACHABLE
+    what = f"HTTP {last}" if last else "connection errors"
+    message = (
+        f"{what} retried {len(error.retried_statuses)} time(s) until the token expired; "
+        "the final 401 refused the expired token, not the credentials"
+    )
+    return replace(result, error=CheckError(kind, message, last or None, retried_statuses=error.retried_statuses))
 
 
 def _rejected(result: CheckResult) -> bool:

@@ -96,6 +96,7 @@ class TokenMinter:
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
         self._known: set[str] = set()
+        self._expiry: dict[str, float] = {}
 
     @classmethod
     def sharing(cls, client: LeegalityClient, default_base_url: str, *, max_age_seconds: float = 900.0) -> TokenMinter:
@@ -137,7 +138,14 @@ class TokenMinter:
             self._cache[key] = minted
             with self._guard:
                 self._known.add(minted.value)
+                self._expiry[minted.value] = minted.expires_at
             return minted.value, True
+
+    def expired(self, token: str) -> bool:
+        """Whether a token minted here is past its expiry by our clock (False for one not minted here)."""
+        with self._guard:
+            expires_at = self._expiry.get(token)
+        return expires_at is not None and self.clock() >= expires_at
 
     def _mint(self, client: ClientCredentials) -> MintedToken:
         base_url = self.base_url_of(client)
