@@ -11,7 +11,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from itertools import islice
 
-from usage_monitor.core.errors import MonitorError
 from usage_monitor.core.models import CheckError, CheckResult, FailureKind
 from usage_monitor.leegality.credentials import RunCredentials, UsageClient, check_license, redacted_traceback
 from usage_monitor.leegality.tokens import TokenSource
@@ -96,18 +95,13 @@ class CheckPool:
         yield from (r for r in rejected if credentials.uses_client(r.license_id))
         if not static:
             return
-        book = credentials.book
-        try:
-            fresh = self.tokens.refresh()
-        except MonitorError as exc:
-            # The first answers stand; a failed re-read must not cost the run its other results.
-            logger.error("re-reading the tokens secret after a 401 failed", extra={"error": str(exc)})
+        fresh = credentials.reread()
+        if fresh is None:
             yield from static
             return
-        credentials.reload(fresh)
         for result in static:
             credential = fresh.credential_for(result.license_id)
-            if credential is None or credential == book.credential_for(result.license_id):
+            if credential is None or credential == credentials.sent(result.license_id):
                 yield result
                 continue
             logger.info("token rejected; retrying with the rotated secret", extra={"license_id": result.license_id})

@@ -75,6 +75,12 @@ class RunCredentials:
         self._refresh = refresh
         self._failed: dict[tuple[str, str], CheckError] = {}
         self._reread: set[tuple[str, str]] = set()
+        self._reread_lock = threading.Lock()
+        self._reread_done = False
+        self._fresh: TokenBook | None = None
+        # The static token each license's request sent: after a re-read, a license is retried when its
+        # own token changed, whichever path re-read the secret first.
+        self._sent: dict[str, str] = {}
         self._rotated: dict[tuple[str, str], ClientCredentials] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
@@ -98,6 +104,7 @@ class RunCredentials:
                 '(add an entry for it or a "default")',
             )
         if isinstance(credential, str):
+            self._sent[license_id] = credential
             return credential, None
         if self.minter is None:
             return CheckError(FailureKind.NO_TOKEN, "an OAuth2 client needs a token endpoint; none is configured")
@@ -132,15 +139,12 @@ class RunCredentials:
         self, exc: TokenEndpointError, key: tuple[str, str], client: ClientCredentials
     ) -> ClientCredentials | None:
         """Once per client per run, when the endpoint refused it: the secret may hold a rotated one."""
-        if not exc.rejected or key in self._reread or self._refresh is None:
+        if not exc.rejected or key in self._reread:
             return None
         self._reread.add(key)
-        try:
-            fresh = self._refresh()
-        except MonitorError as error:
-            logger.error("re-reading the tokens secret failed", extra={"error": str(error)})
+        fresh = self.reread()
+        if fresh is None:
             return None
-        self.book = fresh
         for credential in (*fresh.by_license.values(), fresh.default):
             if not isinstance(credential, ClientCredentials) or credential == client or self.minter is None:
                 continue
@@ -159,6 +163,24 @@ class RunCredentials:
 
     def reload(self, fresh: TokenBook) -> None:
         self.book = fresh
+
+    def reread(self) -> TokenBook | None:
+        """The secret read again, once per run, shared by the static-token and the OAuth2 paths (None when
+        it cannot be re-read: the first answers stand, and the run keeps its other results)."""
+        with self._reread_lock:
+            if not self._reread_done and self._refresh is not None:
+                self._reread_done = True
+                try:
+                    self._fresh = self._refresh()
+                except MonitorError as error:
+                    logger.error("re-reading the tokens secret after a 401 failed", extra={"error": str(error)})
+                else:
+                    self.book = self._fresh
+            return self._fresh
+
+    def sent(self, license_id: str) -> str | None:
+        """The static token this license's last request sent."""
+        return self._sent.get(license_id)
 
 
 def check_license(client: UsageClient, credentials: RunCredentials, license_id: str) -> CheckResult:
