@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from tests.integration.conftest import HEALTHY, Harness
 from tests.integration.test_oauth import put_secret_keeping_cache, setenv
@@ -36,3 +37,28 @@ def test_rotating_a_static_token_and_a_client_secret_in_one_update_sends_no_fals
     assert harness.alerts() == []
     assert [r.token_matched for r in sim.requests_for("static-1")] == [True, False, True]
     assert harness.snapshot("static-1", T2)["status"] == "ok"
+
+
+def test_retries_after_a_rotated_default_token_run_through_the_concurrent_pool(harness: Harness) -> None:
+    # Given 48 licenses sharing the `default` token, each answer taking 0.2 s, checked once (cached secret)
+    licenses = [f"lic-{i:02d}" for i in range(48)]
+    for license_id in licenses:
+        harness.simulator.add_license(license_id, "tok-OLD-SECRET", HEALTHY)
+    harness.set_secret(json.dumps({"default": "tok-OLD-SECRET"}))
+    setenv(harness, LICENSE_IDS=",".join(licenses), MAX_CONCURRENCY="16")
+    assert harness.invoke(time=T1)["failed"] == []
+
+    # When the default token is rotated while the container caches the old one
+    for license_id in licenses:
+        harness.simulator.add_license(license_id, "tok-NEW-SECRET", HEALTHY)
+    put_secret_keeping_cache(harness, {"default": "tok-NEW-SECRET"})
+    harness.simulator.latency = 0.2
+    started = time.monotonic()
+    summary = harness.invoke(time=T2)
+    elapsed = time.monotonic() - started
+
+    # Then every license is retried with the new token, 16 at a time: one after another would sleep
+    # 48 x 0.2 = 9.6 s in the simulator alone
+    assert summary["failed"] == []
+    assert all(harness.snapshot(license_id, T2)["status"] == "ok" for license_id in licenses)
+    assert elapsed < 5.0
