@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
 from local.simulator import Reply, error_body
+from local.token_issuer import make_jwt
 from tests.integration.conftest import Harness
 from tests.integration.test_oauth import client_fleet, setenv
 
@@ -47,3 +53,28 @@ def test_a_fresh_token_refused_after_a_chain_is_still_a_rejected_token(harness: 
     assert summary["failed"] == ["lic-1"]
     assert harness.snapshot("lic-1", T1)["error"]["kind"] == "token_rejected"
     assert [a.attributes["event_type"] for a in harness.alerts()] == ["check_failed"]
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param(lambda now: {"iat": int(now) - 180, "exp": int(now) - 120}, id="issuer-clock-3-min-behind"),
+        pytest.param(lambda now: {"exp": int(now) - 60}, id="no-iat-no-date-exp-past"),
+    ],
+)
+def test_twelve_licenses_on_a_token_already_expired_by_our_clock_make_one_token_request(
+    harness: Harness, claims: Callable[[float], dict[str, Any]]
+) -> None:
+    # Given an issuer whose tokens' `exp` is already past by our clock (the server still accepts them)
+    licenses = [f"lic-{i:02d}" for i in range(12)]
+    client_fleet(harness, licenses)
+    setenv(harness, LICENSE_IDS=",".join(licenses), MAX_CONCURRENCY="4")
+    harness.simulator.tokens._token = lambda client_id, now: make_jwt({"sub": client_id, **claims(now)})  # type: ignore[method-assign]
+
+    # When a run checks the 12 licenses
+    summary = harness.invoke(time=T1)
+
+    # Then all are checked with one minted token: one token request, not twelve
+    assert summary["failed"] == []
+    assert harness.simulator.tokens.request_count == 1
+    assert summary["tokens_minted"] == 1
