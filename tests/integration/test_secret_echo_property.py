@@ -99,7 +99,11 @@ def leaked(text: str, forbidden: set[str]) -> list[str]:
 )
 @given(run=echoes())
 def test_no_piece_of_any_secret_reaches_any_output(
-    harness: Harness, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, tmp_path: Path, run: dict
+    harness: Harness,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    run: dict[str, Any],
 ) -> None:
     # Given a fleet whose "echo" license answers with some of the run's secrets in one place
     n = next(RUNS)
@@ -111,9 +115,10 @@ def test_no_piece_of_any_secret_reaches_any_output(
     if run["oauth"]:
         client_id = f"client{n}"
         harness.simulator.tokens.add_client(client_id, run["own"])
-        harness.simulator.tokens._token = lambda _client, _now: run["minted"]  # type: ignore[method-assign]
+        minted: str = run["minted"]
+        harness.simulator.tokens._token = lambda client_id, now: minted  # type: ignore[method-assign]
         harness.simulator.add_license(echo_id, None, usage_of(users=(1, 10)), client_id=client_id)
-        secret[echo_id] = {"clientId": client_id, "clientSecret": run["own"]}  # type: ignore[assignment]
+        secret[echo_id] = {"clientId": client_id, "clientSecret": run["own"]}
     else:
         harness.simulator.add_license(echo_id, run["own"], usage_of(users=(1, 10)))
         secret[echo_id] = run["own"]

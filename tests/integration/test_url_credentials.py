@@ -51,14 +51,16 @@ def test_a_url_setting_with_credentials_is_refused_without_quoting_them(
 def test_a_client_base_url_with_a_password_is_reported_by_position_without_it(harness: Harness) -> None:
     harness.simulator.add_license("lic-1", "tok-lic-1-SECRET", HEALTHY)
     harness.set_secret(
-        {
-            "lic-1": "tok-lic-1-SECRET",
-            "lic-2": {
-                "clientId": "c-2",
-                "clientSecret": "s-2-SECRET",
-                "baseUrl": f"https://u:{PASSWORD}@h.example/api",
-            },
-        }
+        json.dumps(
+            {
+                "lic-1": "tok-lic-1-SECRET",
+                "lic-2": {
+                    "clientId": "c-2",
+                    "clientSecret": "s-2-SECRET",
+                    "baseUrl": f"https://u:{PASSWORD}@h.example/api",
+                },
+            }
+        )
     )
     harness.configure(LICENSE_IDS="lic-1,lic-2", FAILURE_ALERT_AFTER_RUNS="1")
 
