@@ -4,7 +4,9 @@ anything reads, cuts, logs, stores or quotes it.
 An API may echo a credential back (a token as a resource name, a client secret in an error message).
 Cutting a string before redacting it would leave the start of a long token behind, so nothing outside
 this module decodes an upstream body or reads an upstream header: the client and the minter get a
-document whose every key and string value has had every secret the run knows replaced.
+document whose every key and string value has had every secret the run knows replaced. The one exception
+is the token endpoint's 200 answer, whose token is the new secret itself; the minter quotes only field
+names from it, through `Redactor.text`.
 """
 
 from __future__ import annotations
