@@ -205,7 +205,7 @@ def _ssm_name(value: str) -> str | None:
     if not value:
         return None
     if not re.fullmatch(r"/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*", value) or len(value) > 1011:
-        raise ConfigError(f"CA_BUNDLE_PARAMETER: {value!r} is not an SSM parameter name")
+        raise ConfigError(f"CA_BUNDLE_PARAMETER: {safe_quote(value)} is not an SSM parameter name")
     return value
 
 
@@ -213,7 +213,7 @@ def _s3_uri(value: str) -> str | None:
     if not value:
         return None
     if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", value):
-        raise ConfigError(f"LICENSE_LIST_S3_URI: {value!r} is not an s3://bucket/key URI")
+        raise ConfigError(f"LICENSE_LIST_S3_URI: {safe_quote(value)} is not an s3://bucket/key URI")
     return value
 
 
@@ -256,22 +256,55 @@ def validate_base_url(url: str, source: str = "LEEGALITY_BASE_URL", *, show_valu
     """`https://` always; plain `http://` only for loopback (the local simulator). No user, password,
     query or fragment: the base is joined with API paths, and a password has no place in a URL.
 
-    `show_value` False for a URL from the secret, which could carry a password.
+    The error names what is wrong and quotes the URL only without its user, password, query and fragment
+    (a refused setting is published as a config_problem); `show_value` False (a URL from the secret)
+    quotes nothing of it.
     """
-    parts = urlsplit(url)
-    clean = not (parts.username or parts.password or parts.query or parts.fragment or "@" in parts.netloc)
-    try:
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        port_ok = False
-    allowed = parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname or ""))
-    if clean and port_ok and parts.hostname and allowed:
+    problems = url_problems(url)
+    if not problems:
         return url.rstrip("/")
-    shown = f"{url!r} " if show_value else ""
+    shown = f"{safe_quote(url)} " if show_value else ""
     raise ConfigError(
         f"{source}: {shown}must be an https:// URL (http:// only for loopback) without user, password, "
-        "query or fragment"
+        f"query or fragment ({'; '.join(problems)})"
     )
+
+
+def url_problems(url: str) -> list[str]:
+    """What makes `url` unusable as an API base, each in words that quote nothing of it."""
+    parts = urlsplit(url)
+    problems = []
+    if parts.username or parts.password or "@" in parts.netloc:
+        problems.append("it holds a user name or password")
+    if parts.query:
+        problems.append("it has a query string")
+    if parts.fragment:
+        problems.append("it has a fragment")
+    try:
+        if parts.port is not None and parts.port <= 0:
+            problems.append("its port is 0")
+    except ValueError:
+        problems.append("its port is not a number from 1 to 65535")
+    if not parts.hostname:
+        problems.append("it has no host")
+    elif not (parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname))):
+        plain = parts.scheme == "http"
+        problems.append("it is http:// to a host that is not loopback" if plain else "it is not https://")
+    return problems
+
+
+def safe_quote(value: str) -> str:
+    """`value` quoted for an error message, unless it is a URL carrying a user, password, query or
+    fragment: then only its scheme and host, since any of those may hold a credential."""
+    parts = urlsplit(value)
+    try:
+        credentials = bool(parts.username or parts.password or "@" in parts.netloc or parts.query or parts.fragment)
+    except ValueError:
+        credentials = True
+    if not credentials:
+        return repr(value)
+    host = parts.hostname or "?"
+    return f"'{parts.scheme}://{host}/...' (user, password, query and fragment not shown)"
 
 
 def _is_loopback(host: str) -> bool:

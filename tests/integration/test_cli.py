@@ -202,7 +202,8 @@ def test_base_url_errors_are_usage_errors(run: Any, monkeypatch: pytest.MonkeyPa
     assert plain_http.code == 2
     assert plain_http.err.splitlines() == [
         "usage-monitor: error: --base-url: 'http://leegality.example/api' must be an https:// URL "
-        "(http:// only for loopback)"
+        "(http:// only for loopback) without user, password, query or fragment "
+        "(it is http:// to a host that is not loopback)"
     ]
 
 

@@ -185,7 +185,9 @@ def test_licenses_not_reached_before_the_deadline_are_one_capacity_alert_not_a_s
     # Given three licenses checked one at a time, the first hanging past the run's deadline on three runs
     add_licenses(harness, {"slow": HEALTHY, "b": HEALTHY, "c": HEALTHY})
     harness.configure(HTTP_READ_TIMEOUT_SECONDS="10", DEADLINE_MARGIN_SECONDS="1", MAX_CONCURRENCY="1")
-    harness.simulator.script("slow", *[Reply(action="hang", delay=3)] * 3)
+    # Enough hangs for every run: a run's abandoned request goes on (and retries) in the background, and
+    # each retry takes a scripted reply too.
+    harness.simulator.script("slow", *[Reply(action="hang", delay=3)] * 9)
 
     summaries = [harness.invoke(time=t, timeout_seconds=2.0) for t in (T1, T2, T3)]
 
@@ -199,5 +201,6 @@ def test_licenses_not_reached_before_the_deadline_are_one_capacity_alert_not_a_s
     assert harness.snapshot("slow", T1)["error"]["kind"] == "deadline"  # the history says why there is no figure
 
     # When every license is reached again, the problem recovers.
+    harness.simulator.scripts.clear()
     assert "unchecked" not in harness.invoke(time=T4, timeout_seconds=30.0)
     assert _events(harness) == [("capacity", "critical", RUN_LEVEL), ("recovered", "warning", RUN_LEVEL)]

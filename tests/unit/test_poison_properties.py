@@ -21,6 +21,7 @@ from usage_monitor.alerting.types import AlertPolicy, AlertState, NotifiedLevel
 from usage_monitor.core.aws_limits import item_problems, number_problem, sns_message_problems, summarize
 from usage_monitor.core.models import CheckResult, FailureKind, Resource
 from usage_monitor.leegality.client import _parse_success
+from usage_monitor.leegality.upstream import KnownSecrets, Redactor
 from usage_monitor.leegality.usage import MalformedUsage, parse_usage_body
 from usage_monitor.messages.render import render
 from usage_monitor.storage.store import snapshot_item, state_to_item, unstorable
@@ -60,7 +61,8 @@ def test_any_decoded_body_parses_or_raises_malformed_usage_and_flows_to_aws_safe
 
 @given(raw_bodies)
 def test_any_200_text_becomes_a_result_never_an_exception(text: str) -> None:
-    result = _parse_success("lic-1", text.encode("utf-8", "surrogatepass"), "application/json", "tok-1", ())
+    body = text.encode("utf-8", "surrogatepass")
+    result = _parse_success("lic-1", body, "application/json", Redactor(KnownSecrets(), "tok-1"))
 
     assert result.ok or (
         result.error is not None and result.error.kind in (FailureKind.MALFORMED_RESPONSE, FailureKind.NO_USAGE_DATA)

@@ -73,9 +73,9 @@ def resolve_base_url(base_url: str | None, *, sandbox: bool, env: Mapping[str, s
     if url is None:
         source, url = "LEEGALITY_BASE_URL", env.get("LEEGALITY_BASE_URL", "").strip() or PRODUCTION_BASE_URL
     try:
-        return validate_base_url(url)
-    except ConfigError:
-        raise CliError(f"{source}: {url!r} must be an https:// URL (http:// only for loopback)") from None
+        return validate_base_url(url, source)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -79,6 +79,9 @@ class CheckError:
     http_status: int | None = None
     code: str | None = None
     detail_code: str | None = None
+    # What urllib3 retried before this answer (HTTP statuses; 0 for a connection error): a 401 at the end
+    # of a long chain may only say that the token expired while the API was down.
+    retried_statuses: tuple[int, ...] = ()
 
     @property
     def needs_attention_now(self) -> bool:

@@ -11,7 +11,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from itertools import islice
 
-from usage_monitor.core.errors import MonitorError
 from usage_monitor.core.models import CheckError, CheckResult, FailureKind
 from usage_monitor.leegality.credentials import RunCredentials, UsageClient, check_license, redacted_traceback
 from usage_monitor.leegality.tokens import TokenSource
@@ -39,39 +38,52 @@ class CheckPool:
         failures, so the snapshot and alert writes for everything else finish before Lambda would stop
         the function.
         """
-        rejected: list[CheckResult] = []
         pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="check")
-        waiting = iter(license_ids)
-        pending: dict[Future[CheckResult], str] = {}
-        window = 4 * self.max_concurrency
         deadline = None
         if remaining_seconds is not None:
             deadline = time.monotonic() + max(remaining_seconds() - self.deadline_margin_seconds, 0)
+        rejected: list[CheckResult] = []
+        try:
+            for result in self._through(pool, iter(license_ids), credentials, remaining_seconds, deadline):
+                if result.error is not None and result.error.kind is FailureKind.TOKEN_REJECTED:
+                    rejected.append(result)
+                else:
+                    yield result
+            retry, final = self._after_reread(rejected, credentials)
+            yield from final
+            # The retries go through the same window and deadline: one after another, a rotated `default`
+            # token cost a large fleet its whole budget.
+            yield from self._through(pool, iter(retry), credentials, remaining_seconds, deadline)
+        finally:
+            # Never wait for stragglers: their threads end on their own timeouts after we return.
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _through(
+        self,
+        pool: ThreadPoolExecutor,
+        waiting: Iterator[str],
+        credentials: RunCredentials,
+        remaining_seconds: RemainingSeconds | None,
+        deadline: float | None,
+    ) -> Iterator[CheckResult]:
+        pending: dict[Future[CheckResult], str] = {}
+        window = 4 * self.max_concurrency
 
         def refill() -> None:
             for license_id in islice(waiting, max(window - len(pending), 0)):
                 pending[pool.submit(self._check_one, license_id, credentials, remaining_seconds)] = license_id
 
-        try:
+        refill()
+        while pending:
+            timeout = None if deadline is None else max(deadline - time.monotonic(), 0)
+            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            if not done:
+                yield from self._past_deadline(pending, waiting)
+                return
+            for future in done:
+                del pending[future]
+                yield future.result()
             refill()
-            while pending:
-                timeout = None if deadline is None else max(deadline - time.monotonic(), 0)
-                done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
-                if not done:
-                    yield from self._past_deadline(pending, waiting)
-                    break
-                for future in done:
-                    del pending[future]
-                    result = future.result()
-                    if result.error is not None and result.error.kind is FailureKind.TOKEN_REJECTED:
-                        rejected.append(result)
-                    else:
-                        yield result
-                refill()
-        finally:
-            # Never wait for stragglers: their threads end on their own timeouts after we return.
-            pool.shutdown(wait=False, cancel_futures=True)
-        yield from self._retry_rejected(rejected, credentials, remaining_seconds)
 
     def _past_deadline(self, pending: dict[Future[CheckResult], str], waiting: Iterator[str]) -> Iterator[CheckResult]:
         unchecked = 0
@@ -87,31 +99,27 @@ class CheckPool:
             yield _failure(license_id, FailureKind.DEADLINE, "not checked before the run's deadline")
         logger.error("run deadline reached", extra={"unchecked": unchecked})
 
-    def _retry_rejected(
-        self, rejected: list[CheckResult], credentials: RunCredentials, remaining_seconds: RemainingSeconds | None
-    ) -> Iterator[CheckResult]:
-        """Static tokens refused: re-read the secret once and retry the licenses whose token changed.
-        (A minted token was already minted again and retried once in `check_license`.)"""
+    def _after_reread(
+        self, rejected: list[CheckResult], credentials: RunCredentials
+    ) -> tuple[list[str], list[CheckResult]]:
+        """(licenses to check again, results that stand). Static tokens refused: the secret is re-read once
+        per run and a license is retried when its token changed since its own request. (A minted token was
+        already minted again and retried once in `check_license`.)"""
+        final = [r for r in rejected if credentials.uses_client(r.license_id)]
         static = [r for r in rejected if not credentials.uses_client(r.license_id)]
-        yield from (r for r in rejected if credentials.uses_client(r.license_id))
-        if not static:
-            return
-        book = credentials.book
-        try:
-            fresh = self.tokens.refresh()
-        except MonitorError as exc:
-            # The first answers stand; a failed re-read must not cost the run its other results.
-            logger.error("re-reading the tokens secret after a 401 failed", extra={"error": str(exc)})
-            yield from static
-            return
-        credentials.reload(fresh)
+        fresh = credentials.reread() if static else None
+        if fresh is None:
+            return [], final + static
+        retry = []
         for result in static:
             credential = fresh.credential_for(result.license_id)
-            if credential is None or credential == book.credential_for(result.license_id):
-                yield result
-                continue
-            logger.info("token rejected; retrying with the rotated secret", extra={"license_id": result.license_id})
-            yield self._check_one(result.license_id, credentials, remaining_seconds)
+            if credential is None or credential == credentials.sent(result.license_id):
+                final.append(result)
+            else:
+                retry.append(result.license_id)
+        if retry:
+            logger.info("tokens rejected; retrying with the rotated secret", extra={"licenses": len(retry)})
+        return retry, final
 
     def _check_one(
         self, license_id: str, credentials: RunCredentials, remaining_seconds: RemainingSeconds | None

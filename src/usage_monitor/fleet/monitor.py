@@ -28,7 +28,7 @@ from usage_monitor.fleet.check_pool import CheckPool, RemainingSeconds
 from usage_monitor.fleet.delivery import AlertDelivery, Notifier
 from usage_monitor.fleet.licenses import resolve_license_ids
 from usage_monitor.fleet.notifying import deliver_evaluation
-from usage_monitor.fleet.run_config import RunConfig
+from usage_monitor.fleet.run_config import RunConfig, deadline_margin
 from usage_monitor.leegality.credentials import RunCredentials, UsageClient
 from usage_monitor.leegality.minting import TokenMinter
 from usage_monitor.leegality.tokens import TokenBook, TokenSource
@@ -104,7 +104,10 @@ class Monitor:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="state") as loader:
             run_keys = (RUN_SCOPE, *(kind.state_key for kind in ProblemKind))
             loading = loader.submit(self.store.load_states, (*license_ids, *run_keys))
-            pool = CheckPool(self.client, self.tokens, self.config.max_concurrency, self.config.deadline_margin_seconds)
+            margin = deadline_margin(
+                self.config.deadline_margin_seconds, None if remaining_seconds is None else remaining_seconds()
+            )
+            pool = CheckPool(self.client, self.tokens, self.config.max_concurrency, margin)
             checks = pool.results(license_ids, credentials, remaining_seconds)
             first = next(checks, None)
             states = loading.result()
@@ -113,7 +116,7 @@ class Monitor:
                 if result.error is not None and result.error.kind is FailureKind.DEADLINE:
                     # Not reached: a run-level capacity problem, not this license's failure (no alert state).
                     summary.unchecked += 1
-                    if self._before_deadline(remaining_seconds, self.config.deadline_margin_seconds / 2):
+                    if self._before_deadline(remaining_seconds, margin / 2):
                         snapshots.put(result, request.captured_at)
                     continue
                 stored = states.get(result.license_id, StoredState(AlertState()))

@@ -42,3 +42,9 @@ class RunConfig:
             config_problem_critical_percent=settings.config_problem_critical_percent,
             fan_out_chunk_size=settings.fanout_chunk_size if settings.fanout_queue_url else None,
         )
+
+
+def deadline_margin(configured: float, remaining_seconds: float | None) -> float:
+    """The run's safety margin: the configured one, but at most a quarter of the time the run has, so an
+    invocation with less than the margin left still checks what it can."""
+    return configured if remaining_seconds is None else max(min(configured, remaining_seconds / 4), 0.0)

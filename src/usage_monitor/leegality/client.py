@@ -23,6 +23,7 @@ from urllib3.util.retry import Retry
 from usage_monitor import __version__
 from usage_monitor.core.models import CheckError, CheckResult, FailureKind
 from usage_monitor.leegality.throttle import RequestThrottle
+from usage_monitor.leegality.upstream import KnownSecrets, Redactor, as_known, cut
 from usage_monitor.leegality.usage import MalformedUsage, nothing_to_evaluate, parse_usage_body
 
 USAGE_PATH = "/api/v1/licenses/{license_id}/usage-statistics"
@@ -121,10 +122,15 @@ class LeegalityClient:
         self.http = http or urllib3.PoolManager(maxsize=max_connections, block=False)
 
     def check(
-        self, license_id: str, token: str, *, redact: Iterable[str] = (), base_url: str | None = None
+        self,
+        license_id: str,
+        token: str,
+        *,
+        redact: KnownSecrets | Iterable[str] = (),
+        base_url: str | None = None,
     ) -> CheckResult:
         """One GET for one license (at `base_url`, default the client's); never raises for anything the
-        network or the API does."""
+        network or the API does. Every string of the answer is redacted (`redact` and `token`) on arrival."""
         self.throttle.acquire()
         try:
             response = self.http.request(
@@ -171,11 +177,14 @@ class LeegalityClient:
             return _failed(license_id, CheckError(FailureKind.UNREACHABLE, describe_network(exc), response.status))
         finally:
             response.release_conn()
+        redactor = Redactor(as_known(redact), token)
         if response.status == 200:
-            return _parse_success(license_id, body, response.headers.get("Content-Type", ""), token, redact)
-        # The redaction set is built only here, on the rare error path: copying every token of a large
-        # fleet on each check made a run's cost grow with the square of its size.
-        return _failed(license_id, _parse_error(response.status, body, {token, *redact}))
+            return _parse_success(license_id, body, redactor.header(response, "Content-Type"), redactor)
+        error = _parse_error(response.status, body, redactor)
+        history = response.retries.history if response.retries is not None else ()
+        if history:
+            error = replace(error, retried_statuses=tuple(entry.status or 0 for entry in history))
+        return _failed(license_id, error)
 
 
 class _BodyTooLarge(Exception):
@@ -204,9 +213,9 @@ def read_capped(response: urllib3.BaseHTTPResponse, max_seconds: float) -> bytes
     return b"".join(chunks)
 
 
-def _parse_success(license_id: str, body: bytes, content_type: str, token: str, redact: Iterable[str]) -> CheckResult:
+def _parse_success(license_id: str, body: bytes, content_type: str, redactor: Redactor) -> CheckResult:
     try:
-        document = json.loads(body)
+        document = redactor.json(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         kind = content_type.split(";")[0].strip() or "no content type"
         return _failed(
@@ -226,42 +235,34 @@ def _parse_success(license_id: str, body: bytes, content_type: str, token: str, 
     try:
         parsed = parse_usage_body(document)
     except MalformedUsage as exc:
-        message = redact_then_cut(f"200 response: {exc}", {token, *redact}, 1000)
-        return _failed(license_id, CheckError(FailureKind.MALFORMED_RESPONSE, message, 200))
-    resources, problems = parsed.resources, parsed.problems
-    if problems or any(r.problems for r in resources):
-        # Problems quote values from the body, which could echo a credential back: the rare path pays.
-        secrets = {token, *redact}
-        problems = tuple(redact_then_cut(p, secrets, 1000) for p in problems)
-        resources = tuple(
-            replace(r, problems=tuple(redact_then_cut(p, secrets, 1000) for p in r.problems)) if r.problems else r
-            for r in resources
-        )
+        return _failed(license_id, CheckError(FailureKind.MALFORMED_RESPONSE, cut(f"200 response: {exc}", 1000), 200))
+    # The document was redacted on arrival, so the problems quoting its values hold no secret.
+    resources = tuple(replace(r, problems=tuple(cut(p, 1000) for p in r.problems)) for r in parsed.resources)
+    problems = tuple(cut(p, 1000) for p in parsed.problems)
     # Nothing to evaluate is a problem of its own, alerted like a failing check; what came is still stored.
-    # Its reasons quote the (redacted) problems above.
     empty = nothing_to_evaluate(replace(parsed, resources=resources, problems=problems))
     error = CheckError(FailureKind.NO_USAGE_DATA, empty, 200) if empty else None
     return CheckResult(license_id, _now(), resources=resources, problems=problems, error=error)
 
 
-def _parse_error(status: int, body: bytes, secrets: set[str]) -> CheckError:
+def _parse_error(status: int, body: bytes, redactor: Redactor) -> CheckError:
     """Read Leegality's `{code, errors: [{message, path, code}]}` shape as far as it is there."""
     kind = {401: FailureKind.TOKEN_REJECTED, 403: FailureKind.ACCESS_DENIED}.get(status, FailureKind.HTTP_ERROR)
     document: Any = None
     try:
-        document = json.loads(body) if body.strip() else None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        document = redactor.json(body) if body.strip() else None
+    except (UnicodeDecodeError, ValueError, RecursionError):
         document = None
     code = detail_code = None
     message = f"HTTP {status} with {'an empty' if not body.strip() else 'a non-JSON'} body"
     if isinstance(document, dict):
-        code = redact_then_cut(document.get("code"), secrets, MAX_CODE_CHARS) or None
+        code = cut(document.get("code"), MAX_CODE_CHARS) or None
         errors = document.get("errors")
         first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-        detail_code = redact_then_cut(first.get("code"), secrets, MAX_CODE_CHARS) or None
+        detail_code = cut(first.get("code"), MAX_CODE_CHARS) or None
         message = (
-            redact_then_cut(first.get("message"), secrets)
-            or redact_then_cut(document.get("message"), secrets)
+            cut(first.get("message"), MAX_MESSAGE_CHARS)
+            or cut(document.get("message"), MAX_MESSAGE_CHARS)
             or f"HTTP {status}"
         )
     elif document is not None:
@@ -269,19 +270,9 @@ def _parse_error(status: int, body: bytes, secrets: set[str]) -> CheckError:
     return CheckError(kind, message, status, code, detail_code)
 
 
-def redact_then_cut(value: object, secrets: Iterable[str], limit: int = MAX_MESSAGE_CHARS) -> str:
-    """Upstream text, with every known secret replaced, then cut to `limit` characters ("" if not text).
-
-    Redact first: cutting first could leave the start of a token that straddles the cut.
-    """
-    if not isinstance(value, str):
-        return ""
-    text = value.strip()
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, "[redacted]")
-    # JSON can carry lone surrogates ("\\ud800"), which no AWS API accepts as text.
-    return text[:limit].encode("utf-8", "replace").decode("utf-8")
+def redact_then_cut(value: object, secrets: KnownSecrets | Iterable[str], limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Text that did not come through a decoded body (a traceback), redacted, then cut ("" if not text)."""
+    return cut(Redactor(as_known(secrets)).text(value), limit) if isinstance(value, str) else ""
 
 
 def describe_network(exc: BaseException | None) -> str:

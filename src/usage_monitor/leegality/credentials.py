@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -18,20 +19,39 @@ from usage_monitor.core.models import CheckError, CheckResult, FailureKind
 from usage_monitor.leegality.client import redact_then_cut
 from usage_monitor.leegality.minting import TokenEndpointError, TokenMinter, logger
 from usage_monitor.leegality.tokens import ClientCredentials, TokenBook
+from usage_monitor.leegality.upstream import KnownSecrets
 
 
 class UsageClient(Protocol):
     def check(
-        self, license_id: str, token: str, *, redact: Iterable[str] = (), base_url: str | None = None
+        self,
+        license_id: str,
+        token: str,
+        *,
+        redact: KnownSecrets | Iterable[str] = (),
+        base_url: str | None = None,
     ) -> CheckResult: ...
 
 
 class Redaction:
-    """Every secret of the run, read only when an error path iterates it (building it per check would
-    cost a large fleet the square of its size): tokens and client secrets of the secret, minted tokens."""
+    """Every secret of the run (tokens and client secrets of the secret, minted tokens) as one index,
+    rebuilt only when the secret is re-read or a token is minted: rebuilding it per check would cost a
+    large fleet the square of its size."""
 
     def __init__(self, credentials: RunCredentials) -> None:
         self._credentials = credentials
+        self._built: tuple[object, int, KnownSecrets] | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> KnownSecrets:
+        book, minter = self._credentials.book, self._credentials.minter
+        minted = minter.known_tokens if minter is not None else frozenset()
+        with self._lock:
+            built = self._built
+            if built is None or built[0] is not book or built[1] != len(minted):
+                built = (book, len(minted), KnownSecrets([*book.secrets, *minted]))
+                self._built = built
+            return built[2]
 
     def __iter__(self) -> Iterator[str]:
         yield from self._credentials.book.secrets
@@ -55,6 +75,12 @@ class RunCredentials:
         self._refresh = refresh
         self._failed: dict[tuple[str, str], CheckError] = {}
         self._reread: set[tuple[str, str]] = set()
+        self._reread_lock = threading.Lock()
+        self._reread_done = False
+        self._fresh: TokenBook | None = None
+        # The static token each license's request sent: after a re-read, a license is retried when its
+        # own token changed, whichever path re-read the secret first.
+        self._sent: dict[str, str] = {}
         self._rotated: dict[tuple[str, str], ClientCredentials] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
@@ -78,6 +104,7 @@ class RunCredentials:
                 '(add an entry for it or a "default")',
             )
         if isinstance(credential, str):
+            self._sent[license_id] = credential
             return credential, None
         if self.minter is None:
             return CheckError(FailureKind.NO_TOKEN, "an OAuth2 client needs a token endpoint; none is configured")
@@ -112,15 +139,12 @@ class RunCredentials:
         self, exc: TokenEndpointError, key: tuple[str, str], client: ClientCredentials
     ) -> ClientCredentials | None:
         """Once per client per run, when the endpoint refused it: the secret may hold a rotated one."""
-        if not exc.rejected or key in self._reread or self._refresh is None:
+        if not exc.rejected or key in self._reread:
             return None
         self._reread.add(key)
-        try:
-            fresh = self._refresh()
-        except MonitorError as error:
-            logger.error("re-reading the tokens secret failed", extra={"error": str(error)})
+        fresh = self.reread()
+        if fresh is None:
             return None
-        self.book = fresh
         for credential in (*fresh.by_license.values(), fresh.default):
             if not isinstance(credential, ClientCredentials) or credential == client or self.minter is None:
                 continue
@@ -140,6 +164,24 @@ class RunCredentials:
     def reload(self, fresh: TokenBook) -> None:
         self.book = fresh
 
+    def reread(self) -> TokenBook | None:
+        """The secret read again, once per run, shared by the static-token and the OAuth2 paths (None when
+        it cannot be re-read: the first answers stand, and the run keeps its other results)."""
+        with self._reread_lock:
+            if not self._reread_done and self._refresh is not None:
+                self._reread_done = True
+                try:
+                    self._fresh = self._refresh()
+                except MonitorError as error:
+                    logger.error("re-reading the tokens secret after a 401 failed", extra={"error": str(error)})
+                else:
+                    self.book = self._fresh
+            return self._fresh
+
+    def sent(self, license_id: str) -> str | None:
+        """The static token this license's last request sent."""
+        return self._sent.get(license_id)
+
 
 def check_license(client: UsageClient, credentials: RunCredentials, license_id: str) -> CheckResult:
     """Token, GET, and for a minted token refused with 401: mint again once (bypassing the cache) and
@@ -148,14 +190,39 @@ def check_license(client: UsageClient, credentials: RunCredentials, license_id: 
     if isinstance(got, CheckError):
         return CheckResult(license_id, datetime.now(UTC), error=got)
     token, base_url = got
-    result = client.check(license_id, token, redact=credentials.redaction, base_url=base_url)
+    result = client.check(license_id, token, redact=credentials.redaction.current(), base_url=base_url)
     if not _rejected(result) or not credentials.uses_client(license_id):
         return result
     again = credentials.token_for(license_id, stale=token)
     if isinstance(again, CheckError):
         return CheckResult(license_id, datetime.now(UTC), error=again)
     logger.info("minted token refused; retrying once with a new one", extra={"license_id": license_id})
-    return client.check(license_id, again[0], redact=credentials.redaction, base_url=again[1])
+    retried = client.check(license_id, again[0], redact=credentials.redaction.current(), base_url=again[1])
+    return _outage_if_expired_while_retrying(retried, credentials, again[0])
+
+
+def _outage_if_expired_while_retrying(result: CheckResult, credentials: RunCredentials, token: str) -> CheckResult:
+    """A 401 that ends a chain of retried 5xx/429/connection errors, on a minted token our clock says has
+    expired, says only that the token outlived its life while the API was down: the failure is the outage
+    (alerted under the failure-streak rules), not credentials to check now. The token was minted again
+    once already; a fresh token refused without a chain stays a rejected token."""
+    error = result.error
+    if (
+        error is None
+        or error.kind is not FailureKind.TOKEN_REJECTED
+        or not error.retried_statuses
+        or credentials.minter is None
+        or not credentials.minter.expired(token)
+    ):
+        return result
+    last = error.retried_statuses[-1]
+    kind = FailureKind.HTTP_ERROR if last else FailureKind.UNREACHABLE
+    what = f"HTTP {last}" if last else "connection errors"
+    message = (
+        f"{what} retried {len(error.retried_statuses)} time(s) until the token expired; "
+        "the final 401 refused the expired token, not the credentials"
+    )
+    return replace(result, error=CheckError(kind, message, last or None, retried_statuses=error.retried_statuses))
 
 
 def _rejected(result: CheckResult) -> bool:

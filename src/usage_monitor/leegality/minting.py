@@ -4,7 +4,9 @@
 `{code, message, data}` envelope. The stored documentation stops before the 200 field list, so the token
 is read from `data.token`, `data.accessToken`, `data.access_token`, then the same names at the top level.
 Its expiry is the JWT's own `exp` (payload decoded, signature not verified: we are its bearer, not its
-audience), or an explicit `expiresIn`/`expires_in` when earlier, or `TOKEN_MAX_AGE_SECONDS`.
+audience) moved onto our clock by the skew its `iat` (or the answer's `Date`) shows, or an explicit
+`expiresIn`/`expires_in` when earlier, or `TOKEN_MAX_AGE_SECONDS`. A token due by its own figures the moment
+it arrives is used until the API refuses it (`JUST_MINTED_USE_SECONDS` at most).
 
 Thread-safe and single-flight: workers asking for the same client wait for one token request.
 """
@@ -21,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,15 +33,19 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from usage_monitor.core.models import CheckError, FailureKind
-from usage_monitor.leegality.client import USER_AGENT, LeegalityClient, describe_network, read_capped, redact_then_cut
+from usage_monitor.leegality.client import USER_AGENT, LeegalityClient, describe_network, read_capped
 from usage_monitor.leegality.throttle import RequestThrottle
 from usage_monitor.leegality.tokens import ClientCredentials
+from usage_monitor.leegality.upstream import KnownSecrets, Redactor, cut
 
 TOKEN_PATH = "/api/v1/auth/token"
 TOKEN_FIELDS = ("token", "accessToken", "access_token")
 LIFETIME_FIELDS = ("expiresIn", "expires_in")
 REFRESH_MARGIN_SECONDS = 60.0
 REFRESH_MARGIN_SHARE = 0.10
+# Lambda's longest run: a token whose own figures say it is due the moment it is issued is used this long
+# (or until the API refuses it), so a skewed issuer costs one token request per run, not one per license.
+JUST_MINTED_USE_SECONDS = 900.0
 _TOKEN_VALUE = re.compile(r"[\x21-\x7e]{1,8192}")
 
 # The stdlib logger Powertools' Logger configures under the service name: records are the Lambda's JSON
@@ -95,6 +102,7 @@ class TokenMinter:
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
         self._known: set[str] = set()
+        self._expiry: dict[str, float] = {}
 
     @classmethod
     def sharing(cls, client: LeegalityClient, default_base_url: str, *, max_age_seconds: float = 900.0) -> TokenMinter:
@@ -136,12 +144,19 @@ class TokenMinter:
             self._cache[key] = minted
             with self._guard:
                 self._known.add(minted.value)
+                self._expiry[minted.value] = minted.expires_at
             return minted.value, True
+
+    def expired(self, token: str) -> bool:
+        """Whether a token minted here is past its expiry by our clock (False for one not minted here)."""
+        with self._guard:
+            expires_at = self._expiry.get(token)
+        return expires_at is not None and self.clock() >= expires_at
 
     def _mint(self, client: ClientCredentials) -> MintedToken:
         base_url = self.base_url_of(client)
         host = urlsplit(base_url).netloc
-        secrets = {client.client_secret, *self.known_tokens}
+        secrets = Redactor(KnownSecrets(self.known_tokens), client.client_secret)
         if self.throttle is not None:
             self.throttle.acquire()
         body = json.dumps({"clientId": client.client_id, "clientSecret": client.client_secret}).encode()
@@ -168,10 +183,14 @@ class TokenMinter:
             response.release_conn()
         if response.status != 200:
             raise _refused(response.status, payload, client, host, secrets)
-        return self._parse(payload, client, host, secrets)
+        return self._parse(payload, client, host, secrets, _epoch(secrets.header(response, "Date")))
 
-    def _parse(self, payload: bytes, client: ClientCredentials, host: str, secrets: set[str]) -> MintedToken:
+    def _parse(
+        self, payload: bytes, client: ClientCredentials, host: str, secrets: Redactor, issuer_now: float | None = None
+    ) -> MintedToken:
         try:
+            # Not redacted on arrival: the answer's token is the new secret itself (and may equal one
+            # minted before). Only the field names quoted from it go through `secrets`.
             document = json.loads(payload)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise _error(
@@ -194,11 +213,22 @@ class TokenMinter:
             )
         logger.debug("token minted", extra={"client_id": client.client_id, "host": host, "token_field": name})
         now = self.clock()
-        exp, lifetime = _jwt_exp(value), _lifetime(where)
+        exp, iat = _jwt_claim(value, "exp"), _jwt_claim(value, "iat")
+        lifetime = _lifetime(where)
+        # `exp` is on the issuer's clock: move it onto ours by the skew its `iat` (or else the answer's
+        # Date header) shows, so an issuer a minute behind does not hand out tokens "already expired".
+        issued_at = iat if iat is not None else issuer_now
+        if exp is not None and issued_at is not None:
+            exp += now - issued_at
         candidates = [t for t in (exp, None if lifetime is None else now + lifetime) if t is not None]
         expires_at = min(candidates) if candidates else now + self.max_age_seconds
         margin = min(REFRESH_MARGIN_SECONDS, max(expires_at - now, 0) * REFRESH_MARGIN_SHARE)
-        return MintedToken(value, expires_at, expires_at - margin)
+        refresh_at = expires_at - margin
+        if refresh_at <= now:
+            # Just issued yet due already by its own figures: believe the issuer that it works and use it
+            # until the API refuses it (then it is minted again once), not mint again for every license.
+            refresh_at = now + JUST_MINTED_USE_SECONDS
+        return MintedToken(value, expires_at, refresh_at)
 
 
 def _find_token(document: Any) -> tuple[str, str, dict[str, Any]] | None:
@@ -224,8 +254,16 @@ def _lifetime(holder: dict[str, Any]) -> float | None:
     return None
 
 
-def _jwt_exp(token: str) -> float | None:
-    """The `exp` claim of a JWT's payload; None for anything that is not a JWT with a numeric `exp`."""
+def _epoch(http_date: str) -> float | None:
+    """An HTTP `Date` header as seconds since the epoch; None when absent or unreadable."""
+    try:
+        return parsedate_to_datetime(http_date).timestamp() if http_date else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _jwt_claim(token: str, claim: str) -> float | None:
+    """A numeric time claim (`exp`, `iat`) of a JWT's payload; None for anything else."""
     parts = token.split(".")
     if len(parts) != 3:
         return None
@@ -233,13 +271,13 @@ def _jwt_exp(token: str) -> float | None:
         payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
     except (binascii.Error, ValueError, RecursionError):
         return None
-    exp = payload.get("exp") if isinstance(payload, dict) else None
-    if isinstance(exp, int | float) and not isinstance(exp, bool) and 0 < exp < 10**11:
-        return float(exp)
+    value = payload.get(claim) if isinstance(payload, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 10**11:
+        return float(value)
     return None
 
 
-def _fields_present(document: Any, secrets: set[str]) -> str:
+def _fields_present(document: Any, secrets: Redactor) -> str:
     if not isinstance(document, dict):
         return f"a JSON {type(document).__name__}"
     names = [str(name) for name in list(document)[:10]]
@@ -247,24 +285,24 @@ def _fields_present(document: Any, secrets: set[str]) -> str:
     if isinstance(data, dict):
         names += [f"data.{name}" for name in list(data)[:10]]
     listed = ", ".join(names) if names else "no field"
-    return "fields " + redact_then_cut(listed, secrets)
+    return "fields " + cut(secrets.text(listed), 300)
 
 
 def _refused(
-    status: int, payload: bytes, client: ClientCredentials, host: str, secrets: set[str]
+    status: int, payload: bytes, client: ClientCredentials, host: str, secrets: Redactor
 ) -> TokenEndpointError:
     detail = ""
     try:
-        document = json.loads(payload) if payload.strip() else None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        document = secrets.json(payload) if payload.strip() else None
+    except (UnicodeDecodeError, ValueError, RecursionError):
         document = None
     code = detail_code = None
     if isinstance(document, dict):
         errors = document.get("errors")
         first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-        code = redact_then_cut(document.get("code"), secrets, 60) or None
-        detail_code = redact_then_cut(first.get("code"), secrets, 60) or None
-        text = redact_then_cut(first.get("message"), secrets) or redact_then_cut(document.get("message"), secrets)
+        code = cut(document.get("code"), 60) or None
+        detail_code = cut(first.get("code"), 60) or None
+        text = cut(first.get("message"), 300) or cut(document.get("message"), 300)
         detail = f" ({text})" if text else ""
     if status in (400, 401, 403):
         return _error(

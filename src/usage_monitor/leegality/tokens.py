@@ -142,10 +142,23 @@ def _parse_map(document: dict[str, Any], where: str, known: set[str]) -> TokenBo
     by_license: dict[str, Credential] = {}
     invalid: dict[str, str] = {}
     skipped: list[SkippedEntry] = []
-    for position, (key, value) in enumerate(document.items(), start=1):
+    swapped = [_looks_swapped(key, value, known) for key, value in document.items()]
+    entries = sum(1 for key in document if key != DEFAULT_KEY)
+    if entries and 2 * sum(swapped) > entries:
+        # The secret as a whole maps tokens to license IDs: checking those "licenses" would put tokens
+        # in URLs, table keys and alerts, so nothing is checked.
+        first = swapped.index(True) + 1
+        raise ConfigError(
+            f"{where}: entry #{first} looks swapped (its key looks like a token and its value like a license "
+            f"ID), and so do {sum(swapped) - 1} more of its {entries} entries; the secret maps license ID → token"
+        )
+    for position, ((key, value), looks_swapped) in enumerate(zip(document.items(), swapped, strict=True), start=1):
         named = key == DEFAULT_KEY or key in known
         label = f"the entry for {key!r}" if named else f"entry #{position}"
-        _refuse_swapped(key, value, label, where, known)
+        if looks_swapped:
+            # One odd entry (a typo'd key over a short token) costs that entry, not the whole secret.
+            skipped.append(SkippedEntry(where, f"key {position}", "", SWAPPED_REASON, shown=False))
+            continue
         if key != DEFAULT_KEY and not LICENSE_ID_PATTERN.fullmatch(key):
             # Never shown: a key that is no license ID may be a token pasted in the wrong place.
             skipped.append(SkippedEntry(where, f"key {position}", "", INVALID_REASON, shown=False))
@@ -160,11 +173,13 @@ def _parse_map(document: dict[str, Any], where: str, known: set[str]) -> TokenBo
     return TokenBook(default=default, by_license=by_license, invalid=invalid, skipped=tuple(skipped))
 
 
-def _refuse_swapped(key: str, value: object, label: str, where: str, known: set[str]) -> None:
-    """A key that looks like a token with a value that looks like a license ID: checking that "license"
-    would put the token in a URL, a table key and an alert, so the whole secret is refused."""
+SWAPPED_REASON = "looks swapped (its key like a token or no license ID, its value like a license ID); skipped"
+
+
+def _looks_swapped(key: str, value: object, known: set[str]) -> bool:
+    """A key that looks like a token with a value that looks like a license ID."""
     if not isinstance(value, str) or key == DEFAULT_KEY:
-        return
+        return False
     value = value.strip()
     # License IDs are short (a UUID is 36 characters); tokens are long (a JWT is hundreds).
     short_id = len(value) <= 40 and bool(LICENSE_ID_PATTERN.fullmatch(value))
@@ -172,11 +187,8 @@ def _refuse_swapped(key: str, value: object, label: str, where: str, known: set[
     key_looks_like_token = len(key) > 40 and not _UUID_SHAPE.fullmatch(key)
     # A key that is no license ID with a value that is one is swapped too (the key may be a base64 token).
     key_is_no_id = not LICENSE_ID_PATTERN.fullmatch(key)
-    if (looks_like_id and (key_looks_like_token or key_is_no_id)) or value in known or _JWT_SHAPE.fullmatch(key):
-        raise ConfigError(
-            f"{where}: {label} looks swapped (its key looks like a token and its value like a license ID); "
-            "the secret maps license ID → token"
-        )
+    key_is_jwt = bool(_JWT_SHAPE.fullmatch(key))
+    return (looks_like_id and (key_looks_like_token or key_is_no_id)) or value in known or key_is_jwt
 
 
 def _credential(value: object, label: str) -> tuple[Credential | None, str]:

@@ -11,6 +11,7 @@ from local.token_issuer import make_jwt
 from usage_monitor.leegality.client import default_retry
 from usage_monitor.leegality.minting import TokenEndpointError, TokenMinter
 from usage_monitor.leegality.tokens import ClientCredentials
+from usage_monitor.leegality.upstream import KnownSecrets, Redactor
 
 NOW = 1_800_000_000.0
 CLIENT = ClientCredentials("monitor", "cs-SECRET-value")
@@ -30,7 +31,8 @@ def minter(max_age: float = 900.0) -> TokenMinter:
 def parse(body: Any, max_age: float = 900.0) -> Any:
     import json
 
-    return minter(max_age)._parse(json.dumps(body).encode(), CLIENT, "sign.example", {CLIENT.client_secret})
+    redactor = Redactor(KnownSecrets(), CLIENT.client_secret)
+    return minter(max_age)._parse(json.dumps(body).encode(), CLIENT, "sign.example", redactor)
 
 
 def test_a_jwt_lives_until_its_exp_and_is_renewed_60_s_before() -> None:
