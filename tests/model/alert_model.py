@@ -59,6 +59,7 @@ class Change:
     previous_level: Decimal | None = None  # the level it leaves (recovered, vanished)
     current: int | None = None
     limit: int | None = None
+    runs: int | None = None  # check_failed, check_reminder: the failed runs in a row the message states
 
 
 @dataclass(frozen=True)
@@ -243,14 +244,14 @@ class AlertModel:
         if lic.failure_notified_at is None:
             if failure in AT_ONCE or lic.failing >= self.rules.failure_after_runs:
                 lic.failure_notified_at, lic.failure_kind = at, failure
-                return [Change("check_failed")]
+                return [Change("check_failed", runs=lic.failing)]
             return []
         if lic.failure_kind != failure:  # still failing, for another reason: said once
             lic.failure_notified_at, lic.failure_kind = at, failure
-            return [Change("check_failed")]
+            return [Change("check_failed", runs=lic.failing)]
         if self._reminder_due(lic.failure_notified_at, at):
             lic.failure_notified_at = at
-            return [Change("check_reminder")]
+            return [Change("check_reminder", runs=lic.failing)]
         return []
 
     def _levels(self, license_id: str, lic: _License, usage: dict[str, tuple[int, int]], at: datetime) -> list[Change]:
