@@ -291,9 +291,11 @@ class AlertMachine(RuleBasedStateMachine):
             assert not problems, f"{message.subject}\n{message.email}\n{message.sms}\n" + "\n".join(problems)
 
     def _snapshot(self, lid: str) -> dict[str, Any]:
-        item = self.session.resource("dynamodb", region_name=REGION).Table(self.stack.table_name).get_item(
-            Key={"license_id": lid, "captured_at": iso(self.now)}
-        )["Item"]
+        item = (
+            self.session.resource("dynamodb", region_name=REGION)
+            .Table(self.stack.table_name)
+            .get_item(Key={"license_id": lid, "captured_at": iso(self.now)})["Item"]
+        )
         return {
             name: {k: int(v) for k, v in value.items() if k in ("current", "limit") and isinstance(v, Decimal)}
             for name, value in item.items()
@@ -323,7 +325,7 @@ class AlertMachine(RuleBasedStateMachine):
                 self.model.unmute(lid, resource)
             if lid in self.revoked:
                 self._rotate(lid)
-            self.usage[lid] = {name: (1, 1000) for name in RESOURCES}
+            self.usage[lid] = dict.fromkeys(RESOURCES, (1, 1000))
         for _ in range(3):  # recoveries, then (if flapping) the settled notice a window later
             self.now += timedelta(hours=7)
             self.runs += 1
