@@ -241,10 +241,10 @@ class AlertMachine(RuleBasedStateMachine):
     # --- one run and its invariants ----------------------------------------------------------------
 
     def _observation(self, lid: str) -> Observation:
+        if lid in self.faults:  # a scripted reply is served whatever the token
+            return Observation(lid, self.now, None, FAULTS[self.faults[lid]][0])
         if lid in self.revoked:
             return Observation(lid, self.now, None, "token_rejected")
-        if lid in self.faults:
-            return Observation(lid, self.now, None, FAULTS[self.faults[lid]][0])
         return Observation(lid, self.now, dict(self.usage[lid]))
 
     def _invoke(self, event_id: str) -> None:
