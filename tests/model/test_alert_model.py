@@ -16,8 +16,10 @@ def run(model: AlertModel, *usages: tuple[int, int] | str, step: timedelta = tim
     seen = []
     for i, usage in enumerate(usages):
         at = START + i * step
-        failed = isinstance(usage, str)
-        obs = Observation("lic", at, None, usage) if failed else Observation("lic", at, {"users": usage})
+        if isinstance(usage, str):
+            obs = Observation("lic", at, None, usage)
+        else:
+            obs = Observation("lic", at, {"users": usage})
         seen.append(" ".join(f"{e.event_type}/{e.severity}" for e in model.observe(obs)) or "-")
     return seen
 
