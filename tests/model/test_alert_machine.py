@@ -175,6 +175,38 @@ class AlertMachine(RuleBasedStateMachine):
         current = self.usage[lid].get(resource, (10, 100))[0]
         self.usage[lid][resource] = (current, limit)
 
+    @rule(
+        lid=st.sampled_from(LICENSES),
+        resource=st.sampled_from(RESOURCES),
+        points=st.sampled_from((1, 2, 4)),
+        hours=st.sampled_from((1, 25)),
+    )
+    def slip_into_the_band(self, lid: str, resource: str, points: int, hours: int) -> None:
+        """A notified resource falls a few points below its level (inside the band), and a reminder comes due."""
+        notified = self.model.notified(lid).get(resource)
+        if notified is None:
+            return
+        limit = self.usage[lid].get(resource, (0, 1000))[1] or 1000
+        self.usage[lid][resource] = (max(0, int((notified - points) * limit) // 100), limit)
+        self.run(hours * 60)
+
+    @rule(
+        lid=st.sampled_from(LICENSES),
+        resource=st.sampled_from(RESOURCES),
+        low=st.sampled_from((10, 70, 79)),
+        high=st.sampled_from((81, 96, 100)),
+        runs=st.integers(2, 6),
+        muted=st.booleans(),
+    )
+    def flap(self, lid: str, resource: str, low: int, high: int, runs: int, muted: bool) -> None:
+        """A resource jumping across the band run after run, sometimes muted first (a mute meets flap damping)."""
+        if muted:
+            self.mute_license(lid, resource, 6)
+        limit = self.usage[lid].get(resource, (0, 1000))[1] or 1000
+        for i in range(runs):
+            self.usage[lid][resource] = ((high if i % 2 == 0 else low) * limit // 100, limit)
+            self.run(15)
+
     @rule(lid=st.sampled_from(LICENSES), resource=st.sampled_from(RESOURCES))
     def drop_resource(self, lid: str, resource: str) -> None:
         self.usage[lid].pop(resource, None)
