@@ -1,0 +1,381 @@
+"""A reference model of what a user must be told, written from the README's alert rules, not from the code.
+
+Scope: per-license messages (`threshold_crossed`, `recovered`, `resource_vanished`, `check_failed`,
+`flapping`) with levels, the limit, hysteresis, recovery, failure streaks, reminders, flap damping, mutes
+and threshold overrides. Out of scope: forecast alerts (run with `FORECAST_ALERT_DAYS=0`; the forecast
+*sentence* inside threshold alerts is not modelled either), run-level alerts (license `*`) and the digest.
+
+One `observe` is one run's outcome for one license. When SNS refuses the message the real code rolls the
+alert state back, so the next run decides again: call `rollback(license_id)` after an `observe` whose
+message was not accepted.
+
+`KNOWN_DIVERGENCES` lists rules the real code still breaks while other branches fix them (issues 18, 19).
+By default the model predicts today's behaviour on exactly those points; `AlertModel(env, legacy=())`
+predicts the intended rule. Delete an entry once its fix is merged.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+KNOWN_DIVERGENCES: Mapping[str, str] = {
+    "18.6": "issue 18 item 6: a threshold at or below ALERT_HYSTERESIS_POINTS never clears",
+    "18.7": "issue 18 item 7: a reminder inside the hysteresis band says 'still at or above' its raised level",
+    "18.8": "issue 18 item 8: a resource mute does not silence flapping and settled notices about it",
+    "19.9": "issue 19 item 9: a failure streak survives a gap in checking",
+    "19.17": "issue 19 item 17: only the limit is critical, not the highest configured threshold",
+}
+
+LIMIT = Decimal(100)
+# Failures that will not fix themselves: alerted at once (README "Alerts": 401/403, a missing token).
+AT_ONCE = frozenset({"token_rejected", "access_denied", "no_token", "credentials_rejected", "run_failed"})
+# Kinds of change that move a license's notified state (and so count towards flapping).
+STATE_CHANGES = frozenset({"crossed", "recovered", "vanished", "check_failed", "check_recovered"})
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one run saw for one license."""
+
+    license_id: str
+    at: datetime  # the run's captured_at (UTC)
+    usage: Mapping[str, tuple[int, int]] | None  # resource -> (current, limit); None when the check failed
+    failure: str | None = None  # the FailureKind value when usage is None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of a message: what happened to one resource (or to the check), with the figures it quotes."""
+
+    kind: str  # crossed | reminder | recovered | vanished | check_failed | check_reminder | check_recovered
+    resource: str | None = None
+    level: Decimal | None = None  # the level reached or held (crossed, reminder)
+    previous_level: Decimal | None = None  # the level it leaves (recovered, vanished)
+    current: int | None = None
+    limit: int | None = None
+    runs: int | None = None  # check_failed, check_reminder: the failed runs in a row the message states
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One message a user must receive. Equality is what SNS attributes can show; the rest is its claims."""
+
+    license_id: str
+    event_type: str
+    severity: str
+    resource: str | None = field(default=None, compare=False)
+    changes: tuple[Change, ...] = field(default=(), compare=False)
+    reminder: bool = field(default=False, compare=False)
+    settled: bool | None = field(default=None, compare=False)  # flapping: the settled notice (True) or the start
+
+
+@dataclass
+class _Mark:
+    level: Decimal
+    notified_at: datetime
+
+
+@dataclass
+class _License:
+    marks: dict[str, _Mark] = field(default_factory=dict)
+    failing: int = 0
+    failing_since: datetime | None = None
+    failure_notified_at: datetime | None = None
+    failure_kind: str | None = None
+    flap_changes: list[tuple[datetime, frozenset[str]]] = field(default_factory=list)
+    held_since: datetime | None = None
+    last_change: datetime | None = None
+    flap_involved: set[str] = field(default_factory=set)
+    silences: dict[str, datetime] = field(default_factory=dict)
+    last_seen: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The alert settings, read from the same environment variables as the Lambda, with its defaults."""
+
+    thresholds: tuple[Decimal, ...]
+    overrides: Mapping[tuple[str | None, str | None], tuple[Decimal, ...]]
+    hysteresis: Decimal
+    remind_after: timedelta | None
+    failure_after_runs: int
+    flap_changes: int
+    flap_window: timedelta
+    schedule: timedelta
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Rules:
+        overrides: dict[tuple[str | None, str | None], tuple[Decimal, ...]] = {}
+        for entry in env.get("ALERT_THRESHOLD_OVERRIDES", "").split(";"):
+            if entry.strip():
+                target, _, values = entry.partition("=")
+                license_id, slash, resource = target.strip().rpartition("/")
+                key = (license_id.strip() if slash else None, None if resource.strip() == "*" else resource.strip())
+                overrides[key] = _thresholds(values)
+        remind = int(env.get("ALERT_REMIND_AFTER_HOURS", "").strip() or 24)
+        rate = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", env.get("SCHEDULE_RATE", "").strip())
+        unit = {"minute": 1, "hour": 60, "day": 1440}[rate.group(2)] if rate else 15
+        return cls(
+            thresholds=_thresholds(env.get("ALERT_THRESHOLDS", "").strip() or "80"),
+            overrides=overrides,
+            hysteresis=Decimal(env.get("ALERT_HYSTERESIS_POINTS", "").strip() or 5),
+            remind_after=timedelta(hours=remind) if remind else None,
+            failure_after_runs=int(env.get("FAILURE_ALERT_AFTER_RUNS", "").strip() or 3),
+            flap_changes=int(env.get("ALERT_FLAP_CHANGES", "").strip() or 4),
+            flap_window=timedelta(hours=int(env.get("ALERT_FLAP_WINDOW_HOURS", "").strip() or 6)),
+            schedule=timedelta(minutes=int(rate.group(1)) * unit if rate else 15),
+        )
+
+    def thresholds_for(self, license_id: str, resource: str) -> tuple[Decimal, ...]:
+        """The most specific override wins: license + resource, then license, then resource."""
+        for key in ((license_id, resource), (license_id, None), (None, resource)):
+            if key in self.overrides:
+                return self.overrides[key]
+        return self.thresholds
+
+
+def _thresholds(text: str) -> tuple[Decimal, ...]:
+    return tuple(sorted(Decimal(part.strip()) for part in text.split(",") if part.strip()))
+
+
+def _at_or_above(current: int, limit: int, percent: Decimal) -> bool:
+    """current / limit >= percent / 100, exactly."""
+    return current * 100 >= Fraction(percent) * limit
+
+
+class AlertModel:
+    def __init__(self, env: Mapping[str, str], *, legacy: Iterable[str] = KNOWN_DIVERGENCES) -> None:
+        self.rules = Rules.from_env(env)
+        self.legacy = frozenset(legacy)
+        self._licenses: dict[str, _License] = {}
+        self._undo: dict[str, _License] = {}
+
+    def configure(self, env: Mapping[str, str]) -> None:
+        """New settings between runs (a redeploy); what was notified stays."""
+        self.rules = Rules.from_env(env)
+
+    def mute(self, license_id: str, resource: str | None, until: datetime | None) -> None:
+        """`until` None: no expiry."""
+        self._license(license_id).silences[resource or "*"] = until or datetime.max.replace(tzinfo=UTC)
+
+    def unmute(self, license_id: str, resource: str | None) -> None:
+        self._license(license_id).silences.pop(resource or "*", None)
+
+    def rollback(self, license_id: str) -> None:
+        """The last observation's message was refused by SNS: the real code restores the state it read."""
+        if license_id in self._undo:
+            self._licenses[license_id] = self._undo.pop(license_id)
+
+    def level(self, license_id: str, resource: str, current: int, limit: int) -> Decimal | None:
+        """The highest threshold reached, or the limit (100); None below every threshold."""
+        reached = [t for t in self.rules.thresholds_for(license_id, resource) if _at_or_above(current, limit, t)]
+        if current >= limit:
+            reached.append(LIMIT)
+        return max(reached, default=None)
+
+    def clears_below(self, license_id: str, resource: str, level: Decimal) -> Decimal:
+        """The percent under which a resource notified at `level` leaves it (hysteresis)."""
+        line = level - self.rules.hysteresis
+        if line <= 0 and "18.6" not in self.legacy:
+            return level  # a threshold within the margin clears below itself, so every level can clear
+        return line
+
+    def severity(self, license_id: str, resource: str, level: Decimal) -> str:
+        if level >= LIMIT:
+            return "critical"
+        if "19.17" not in self.legacy and level == max(self.rules.thresholds_for(license_id, resource)):
+            return "critical"
+        return "warning"
+
+    def key(self, message_attributes: Mapping[str, str]) -> Expected | None:
+        """The real SNS message, by its attributes, as a comparable `Expected` (None: not an alert)."""
+        try:
+            return Expected(
+                message_attributes["license_id"], message_attributes["event_type"], message_attributes["severity"]
+            )
+        except KeyError:
+            return None
+
+    def notified(self, license_id: str) -> dict[str, Decimal]:
+        """The level each resource of the license is notified (or held) at."""
+        return {name: mark.level for name, mark in self._license(license_id).marks.items()}
+
+    def muted(self, license_id: str, at: datetime) -> frozenset[str]:
+        """Targets ("*" or a resource) muted at `at`: a mute stops applying at its expiry."""
+        return frozenset(t for t, until in self._license(license_id).silences.items() if until > at)
+
+    def observe(self, obs: Observation) -> list[Expected]:
+        lic = self._license(obs.license_id)
+        self._undo[obs.license_id] = copy.deepcopy(lic)
+        before_label, before_critical = self._label(lic), self._critical(obs.license_id, lic)
+        failure = obs.failure
+        usage = dict(obs.usage) if obs.usage is not None else None
+        if usage is not None and not any(limit > 0 for _, limit in usage.values()):
+            failure = "no_usage_data"  # a 200 with nothing to evaluate counts as a failed check
+        if failure is None and usage is None:
+            raise ValueError("an observation without usage needs a failure kind")
+        gap = lic.last_seen is not None and obs.at - lic.last_seen > 2 * self.rules.schedule
+        if gap and "19.9" not in self.legacy and lic.failure_notified_at is None:
+            lic.failing, lic.failing_since = 0, None  # a streak counts consecutive runs
+        lic.last_seen = obs.at
+        changes: list[Change] = []
+        if failure is not None:
+            changes += self._failed(lic, failure, obs.at)
+            if failure == "no_usage_data":
+                changes += self._vanished(lic, usage or {})
+        else:
+            assert usage is not None
+            if lic.failure_notified_at is not None:
+                changes.append(Change("check_recovered"))
+            lic.failing, lic.failing_since, lic.failure_notified_at, lic.failure_kind = 0, None, None, None
+            changes += self._levels(obs.license_id, lic, usage, obs.at)
+            changes += self._vanished(lic, usage)
+        message = self._damped(obs, lic, changes, before_label, before_critical)
+        return [message] if message is not None else []
+
+    def _license(self, license_id: str) -> _License:
+        return self._licenses.setdefault(license_id, _License())
+
+    def _failed(self, lic: _License, failure: str, at: datetime) -> list[Change]:
+        lic.failing += 1
+        lic.failing_since = lic.failing_since or at
+        if lic.failure_notified_at is None:
+            if failure in AT_ONCE or lic.failing >= self.rules.failure_after_runs:
+                lic.failure_notified_at, lic.failure_kind = at, failure
+                return [Change("check_failed", runs=lic.failing)]
+            return []
+        if lic.failure_kind != failure:  # still failing, for another reason: said once
+            lic.failure_notified_at, lic.failure_kind = at, failure
+            return [Change("check_failed", runs=lic.failing)]
+        if self._reminder_due(lic.failure_notified_at, at):
+            lic.failure_notified_at = at
+            return [Change("check_reminder", runs=lic.failing)]
+        return []
+
+    def _levels(self, license_id: str, lic: _License, usage: dict[str, tuple[int, int]], at: datetime) -> list[Change]:
+        changes = []
+        for name, (current, limit) in usage.items():
+            if limit <= 0:
+                continue  # no percentage, no verdict: what was notified stays until figures return
+            level = self.level(license_id, name, current, limit)
+            mark = lic.marks.get(name)
+            if level is not None and (mark is None or level > mark.level):
+                lic.marks[name] = _Mark(level, at)
+                changes.append(Change("crossed", name, level, mark.level if mark else None, current, limit))
+                continue
+            if mark is None:
+                continue
+            held = self._held(license_id, name, current, limit, mark.level)
+            if held is None:
+                del lic.marks[name]
+                changes.append(Change("recovered", name, None, mark.level, current, limit))
+            elif held < mark.level:
+                mark.level = held  # stepping down is silent, but crossing back up alerts again
+            elif self._reminder_due(mark.notified_at, at):
+                mark.notified_at = at
+                changes.append(Change("reminder", name, held, mark.level, current, limit))
+        return changes
+
+    def _held(self, license_id: str, resource: str, current: int, limit: int, notified: Decimal) -> Decimal | None:
+        """The highest level at or below the notified one whose clear line the resource is not under."""
+        levels = [*self.rules.thresholds_for(license_id, resource), LIMIT]
+        held = [
+            lv
+            for lv in levels
+            if lv <= notified and _at_or_above(current, limit, self.clears_below(license_id, resource, lv))
+        ]
+        return max(held, default=None)
+
+    @staticmethod
+    def _vanished(lic: _License, usage: Mapping[str, tuple[int, int]]) -> list[Change]:
+        changes = []
+        for name in list(lic.marks):
+            figures = usage.get(name)
+            if figures is None or figures[1] <= 0:
+                changes.append(Change("vanished", name, None, lic.marks.pop(name).level))
+        return changes
+
+    def _reminder_due(self, notified_at: datetime, at: datetime) -> bool:
+        return self.rules.remind_after is not None and at - notified_at >= self.rules.remind_after
+
+    def _damped(
+        self, obs: Observation, lic: _License, changes: list[Change], before_label: str, before_critical: bool
+    ) -> Expected | None:
+        """Flap damping, then mutes: more than ALERT_FLAP_CHANGES notified changes in the window hold notices."""
+        moved = [c for c in changes if c.kind in STATE_CHANGES]
+        involved = frozenset(c.resource or "check" for c in moved)
+        window, most = self.rules.flap_window, self.rules.flap_changes
+        if most <= 0:
+            return self._send(obs, changes)
+        if lic.held_since is not None:
+            if moved:
+                lic.last_change = obs.at
+                lic.flap_involved |= involved
+                return None
+            if obs.at - (lic.last_change or lic.held_since) >= window:
+                notice = self._flap_notice(obs, lic, True, self._critical(obs.license_id, lic))
+                lic.held_since, lic.last_change, lic.flap_changes, lic.flap_involved = None, None, [], set()
+                return notice
+            return None
+        if not moved:
+            return self._send(obs, changes)
+        lic.flap_changes = [(t, who) for t, who in lic.flap_changes if obs.at - t < window] + [(obs.at, involved)]
+        lic.flap_changes = lic.flap_changes[-(most + 1) :]
+        if len(lic.flap_changes) > most:
+            lic.held_since = lic.last_change = obs.at
+            lic.flap_involved = set().union(*(who for _, who in lic.flap_changes))
+            critical = before_critical or self._critical(obs.license_id, lic)
+            return self._flap_notice(obs, lic, False, critical)
+        return self._send(obs, changes)
+
+    def _flap_notice(self, obs: Observation, lic: _License, settled: bool, critical: bool) -> Expected | None:
+        muted = self.muted(obs.license_id, obs.at)
+        if "*" in muted:
+            return None
+        if "18.8" not in self.legacy and lic.flap_involved and lic.flap_involved <= muted:
+            return None  # a mute covers every message about what it mutes
+        return Expected(obs.license_id, "flapping", "critical" if critical else "warning", settled=settled)
+
+    def _send(self, obs: Observation, changes: list[Change]) -> Expected | None:
+        """The message for this run's changes, minus what is muted, classified as the README's table says."""
+        muted = self.muted(obs.license_id, obs.at)
+        if "*" in muted:
+            return None
+        changes = [c for c in changes if c.resource is None or c.resource not in muted]
+        if not changes:
+            return None
+        lid = obs.license_id
+        kinds = {c.kind for c in changes}
+        reminder = kinds <= {"reminder", "check_reminder"}
+        raised = [c for c in changes if c.kind in ("crossed", "reminder")]
+        gone = [c for c in changes if c.kind == "vanished"]
+        if kinds & {"check_failed", "check_reminder"}:
+            event, severity, about = "check_failed", "critical", None
+        elif raised:
+            top = max(raised, key=lambda c: (c.level or 0, self.severity(lid, c.resource or "", c.level or LIMIT)))
+            severities = {self.severity(lid, c.resource or "", c.level or LIMIT) for c in raised}
+            event, about = "threshold_crossed", top.resource
+            severity = "critical" if "critical" in severities else "warning"
+        elif gone:
+            severities = {self.severity(lid, c.resource or "", c.previous_level or LIMIT) for c in gone}
+            event, about = "resource_vanished", gone[0].resource
+            severity = "critical" if "critical" in severities else "warning"
+        else:
+            event, severity, about = "recovered", "warning", None
+        return Expected(lid, event, severity, about, tuple(changes), reminder)
+
+    def _critical(self, license_id: str, lic: _License) -> bool:
+        return lic.failure_notified_at is not None or any(
+            self.severity(license_id, name, mark.level) == "critical" for name, mark in lic.marks.items()
+        )
+
+    @staticmethod
+    def _label(lic: _License) -> str:
+        parts = [f"{name} >= {mark.level}%" for name, mark in sorted(lic.marks.items())]
+        return ", ".join([*parts, *(["check failing"] if lic.failure_notified_at else [])]) or "all below"
