@@ -24,15 +24,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-KNOWN_DIVERGENCES: Mapping[str, str] = {
-    "18.6": "issue 18 item 6: a threshold at or below ALERT_HYSTERESIS_POINTS never clears",
-    "18.7": "issue 18 item 7: a reminder inside the hysteresis band says 'still at or above' its raised level",
-    "18.8": "issue 18 item 8: a resource mute does not silence flapping and settled notices about it",
-    "19.9": "issue 19 item 9: a failure streak survives a gap in checking",
-    "19.17": "issue 19 item 17: only the limit is critical, not the highest configured threshold",
-}
+KNOWN_DIVERGENCES: Mapping[str, str] = {}
 
 LIMIT = Decimal(100)
+STALE_AFTER_RUNS = 4  # README "Gaps in checking": longer than 4 schedule intervals unchecked is a gap
 # Failures that will not fix themselves: alerted at once (README "Alerts": 401/403, a missing token).
 AT_ONCE = frozenset({"token_rejected", "access_denied", "no_token", "credentials_rejected", "run_failed"})
 # Kinds of change that move a license's notified state (and so count towards flapping).
@@ -93,7 +88,7 @@ class _License:
     last_change: datetime | None = None
     flap_involved: set[str] = field(default_factory=set)
     silences: dict[str, datetime] = field(default_factory=dict)
-    last_seen: datetime | None = None
+    last_failure: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +103,7 @@ class Rules:
     flap_changes: int
     flap_window: timedelta
     schedule: timedelta
+    critical_at_limit_only: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Rules:
@@ -130,6 +126,7 @@ class Rules:
             flap_changes=int(env.get("ALERT_FLAP_CHANGES", "").strip() or 4),
             flap_window=timedelta(hours=int(env.get("ALERT_FLAP_WINDOW_HOURS", "").strip() or 6)),
             schedule=timedelta(minutes=int(rate.group(1)) * unit if rate else 15),
+            critical_at_limit_only=env.get("CRITICAL_AT_LIMIT_ONLY", "").strip().lower() == "true",
         )
 
     def thresholds_for(self, license_id: str, resource: str) -> tuple[Decimal, ...]:
@@ -189,6 +186,8 @@ class AlertModel:
     def severity(self, license_id: str, resource: str, level: Decimal) -> str:
         if level >= LIMIT:
             return "critical"
+        if self.rules.critical_at_limit_only:
+            return "warning"
         if "19.17" not in self.legacy and level == max(self.rules.thresholds_for(license_id, resource)):
             return "critical"
         return "warning"
@@ -220,10 +219,13 @@ class AlertModel:
             failure = "no_usage_data"  # a 200 with nothing to evaluate counts as a failed check
         if failure is None and usage is None:
             raise ValueError("an observation without usage needs a failure kind")
-        gap = lic.last_seen is not None and obs.at - lic.last_seen > 2 * self.rules.schedule
-        if gap and "19.9" not in self.legacy and lic.failure_notified_at is None:
-            lic.failing, lic.failing_since = 0, None  # a streak counts consecutive runs
-        lic.last_seen = obs.at
+        # README "Gaps in checking": a failure more than STALE_AFTER_RUNS intervals after the streak's last
+        # failure starts a new streak (a streak counts consecutive runs).
+        gap = lic.last_failure is not None and obs.at - lic.last_failure > self.checking_gap
+        if failure is not None and gap and "19.9" not in self.legacy:
+            lic.failing, lic.failing_since, lic.failure_notified_at, lic.failure_kind = 0, None, None, None
+        if failure is not None:
+            lic.last_failure = obs.at
         changes: list[Change] = []
         if failure is not None:
             changes += self._failed(lic, failure, obs.at)
@@ -238,6 +240,14 @@ class AlertModel:
             changes += self._vanished(lic, usage)
         message = self._damped(obs, lic, changes, before_label, before_critical)
         return [message] if message is not None else []
+
+    @property
+    def checking_gap(self) -> timedelta:
+        return STALE_AFTER_RUNS * self.rules.schedule
+
+    def _stale(self, mark: _Mark, at: datetime) -> bool:
+        remind = self.rules.remind_after
+        return "19.9" not in self.legacy and remind is not None and at - mark.notified_at > remind + self.checking_gap
 
     def _license(self, license_id: str) -> _License:
         return self._licenses.setdefault(license_id, _License())
@@ -265,6 +275,15 @@ class AlertModel:
                 continue  # no percentage, no verdict: what was notified stays until figures return
             level = self.level(license_id, name, current, limit)
             mark = lic.marks.get(name)
+            if mark is not None and level != mark.level and self._stale(mark, at):
+                # Not looked at for a while (its reminder could not refresh it): today's level is news.
+                if level is None:
+                    del lic.marks[name]
+                    changes.append(Change("recovered", name, None, mark.level, current, limit))
+                else:
+                    lic.marks[name] = _Mark(level, at)
+                    changes.append(Change("crossed", name, level, mark.level, current, limit))
+                continue
             if level is not None and (mark is None or level > mark.level):
                 lic.marks[name] = _Mark(level, at)
                 changes.append(Change("crossed", name, level, mark.level if mark else None, current, limit))

@@ -26,7 +26,7 @@ def run(model: AlertModel, *usages: tuple[int, int] | str, step: timedelta = tim
 
 def test_the_readme_hysteresis_table() -> None:
     # Given the README's example: 80 % threshold, default margin of 5 points
-    model = AlertModel({"ALERT_THRESHOLDS": "80"})
+    model = AlertModel({"ALERT_THRESHOLDS": "80,95"})
 
     # When users hover at the line, then fall to 60 %
     seen = run(model, (800, 1000), (799, 1000), (800, 1000), (799, 1000), (600, 1000))
@@ -36,7 +36,7 @@ def test_the_readme_hysteresis_table() -> None:
 
 
 def test_without_hysteresis_every_crossing_is_a_message() -> None:
-    model = AlertModel({"ALERT_THRESHOLDS": "80", "ALERT_HYSTERESIS_POINTS": "0", "ALERT_FLAP_CHANGES": "0"})
+    model = AlertModel({"ALERT_THRESHOLDS": "80,95", "ALERT_HYSTERESIS_POINTS": "0", "ALERT_FLAP_CHANGES": "0"})
 
     seen = run(model, (800, 1000), (799, 1000), (800, 1000))
 
@@ -60,7 +60,7 @@ def test_failures_alert_at_once_for_tokens_and_after_three_runs_otherwise() -> N
 
 
 def test_flapping_is_told_once_then_held_then_settles() -> None:
-    model = AlertModel({"ALERT_THRESHOLDS": "80", "ALERT_HYSTERESIS_POINTS": "0"})
+    model = AlertModel({"ALERT_THRESHOLDS": "80,95", "ALERT_HYSTERESIS_POINTS": "0"})
     hovering = [(800, 1000), (700, 1000)] * 4
 
     seen = run(model, *hovering, step=timedelta(minutes=15)) + run_later(model, (700, 1000), hours=8)
@@ -77,7 +77,7 @@ def run_later(model: AlertModel, usage: tuple[int, int], hours: int) -> list[str
 
 
 def test_a_resource_mute_holds_its_lines_until_it_expires() -> None:
-    model = AlertModel({"ALERT_THRESHOLDS": "80"})
+    model = AlertModel({"ALERT_THRESHOLDS": "80,95"})
     model.mute("lic", "users", START + timedelta(minutes=20))
 
     seen = run(model, (900, 1000), (900, 1000), (100, 1000))
@@ -86,19 +86,37 @@ def test_a_resource_mute_holds_its_lines_until_it_expires() -> None:
 
 
 @pytest.mark.parametrize(
-    ("entry", "env", "usages", "intended"),
+    ("rule", "env", "usages", "expected"),
     [
-        ("18.6", {"ALERT_THRESHOLD_OVERRIDES": "users=5,50"}, [(60, 100), (0, 100)], "recovered/warning"),
-        ("19.17", {"ALERT_THRESHOLDS": "80,95"}, [(96, 100)], "threshold_crossed/critical"),
+        # A threshold at or below the margin clears below the threshold itself (issue 18 item 6).
+        ("clearable", {"ALERT_THRESHOLD_OVERRIDES": "users=5,50"}, [(60, 100), (0, 100)], "recovered/warning"),
+        # The highest configured threshold is critical (issue 19 item 17) ...
+        ("highest", {"ALERT_THRESHOLDS": "80,95"}, [(96, 100)], "threshold_crossed/critical"),
+        # ... unless only the limit is asked to be.
+        (
+            "at-limit-only",
+            {"ALERT_THRESHOLDS": "80,95", "CRITICAL_AT_LIMIT_ONLY": "true"},
+            [(96, 100)],
+            "threshold_crossed/warning",
+        ),
     ],
 )
-def test_each_known_divergence_changes_what_the_model_expects(
-    entry: str, env: dict[str, str], usages: list[tuple[int, int]], intended: str
+def test_the_rules_fixed_in_this_round(
+    rule: str, env: dict[str, str], usages: list[tuple[int, int]], expected: str
 ) -> None:
-    # Given the same runs under today's behaviour and under the intended rule
-    today = run(AlertModel(env), *usages)[-1]
-    fixed = run(AlertModel(env, legacy=set(KNOWN_DIVERGENCES) - {entry}), *usages)[-1]
+    assert run(AlertModel(env), *usages)[-1] == expected
 
-    # Then only the intended model expects the README's message
-    assert fixed == intended
-    assert today != intended
+
+def test_a_gap_in_checking_starts_a_new_streak() -> None:
+    # Given two failures (below the 3-run rule), then four months unchecked
+    model = AlertModel({})
+    seen = run(model, "http_error", "http_error")
+    later = START + timedelta(days=120)
+
+    # When the license is checked again and fails once
+    again = model.observe(Observation("lic", later, None, "http_error"))
+
+    # Then nothing is sent: one failure of a new streak, not the third of an old one
+    assert seen == ["-", "-"]
+    assert again == []
+    assert not KNOWN_DIVERGENCES
