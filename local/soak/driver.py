@@ -17,6 +17,7 @@ from contextlib import ExitStack, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 from local.aws import ACCOUNT_ID, REGION, FakeContext, LocalStack, load_event, provision, put_license_list
 from local.simulator import LeegalitySimulator, Reply, error_body
@@ -102,9 +103,9 @@ class Soak:
         from moto.dynamodb.models import dynamodb_backends
 
         from local.soak.mototweaks import fast_dynamodb_responses
-        from usage_monitor import app
+        from usage_monitor import app, wiring
+        from usage_monitor.fleet.licenses import LicenseListSource
         from usage_monitor.settings import Settings
-        from usage_monitor import wiring
         from usage_monitor.wiring import wire
 
         started = time.perf_counter()
@@ -139,16 +140,12 @@ class Soak:
                 app.reset()
                 # The list cache ages on time.monotonic, which advances 15 minutes between runs in Lambda but
                 # not here (time-machine moves the wall clock only): give it the simulated wall clock.
-                real_source = wiring.LicenseListSource
-                wiring.LicenseListSource = functools.partial(real_source, clock=time.time)  # type: ignore[misc]
-                try:
+                with patch.object(wiring, "LicenseListSource", functools.partial(LicenseListSource, clock=time.time)):
                     app._wired = wire(Settings.from_env(os.environ), session)
-                finally:
-                    wiring.LicenseListSource = real_source  # type: ignore[misc]
 
             self.faults = AwsFaults()
             container()
-            self.capture.attach()
+            self.capture.hold_logger()
             try:
                 for run in range(self.schedule.runs()):
                     at = self.schedule.start + RUN_EVERY * run
@@ -163,7 +160,7 @@ class Soak:
                 self.vitals.stored_bytes = sum(item.size() for item in _items(table))
                 self.vitals.stored_items = sum(1 for _ in _items(table))
             finally:
-                self.capture.detach()
+                self.capture.release_logger()
                 app.reset()
         os.environ.clear()
         os.environ.update(saved_env)
@@ -291,8 +288,13 @@ class Soak:
             values = {k: v["Value"] for k, v in (attributes or {}).items()}
             self.record.sent.append(
                 Sent(
-                    run, at, values.get("license_id", ""), values.get("event_type", ""), values.get("severity", ""),
-                    subject or "", forms.get("sms", ""),
+                    run,
+                    at,
+                    values.get("license_id", ""),
+                    values.get("event_type", ""),
+                    values.get("severity", ""),
+                    subject or "",
+                    forms.get("sms", ""),
                 )
             )
             self.ledger.publishes += 1

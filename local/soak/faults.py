@@ -12,7 +12,7 @@ import json
 import re
 import tracemalloc
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -66,8 +66,7 @@ class AwsFaults:
             }
         )
         headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "soak-throttled"}
-        return AWSResponse(request.url, 400, headers, MockRawResponse(body))
-
+        return AWSResponse(request.url, 400, cast(Any, headers), MockRawResponse(body))
 
     def _restore_moto(self, **_: Any) -> None:
         if self._moto_paused:
@@ -93,7 +92,7 @@ class OutputCapture(io.TextIOBase):
         self._parts.clear()
         return text
 
-    def attach(self) -> None:
+    def hold_logger(self) -> None:
         """Point the Powertools logger's handler here (it keeps the stream it was created with)."""
         from usage_monitor.observability import logger
 
@@ -101,7 +100,7 @@ class OutputCapture(io.TextIOBase):
             if hasattr(handler, "setStream"):
                 self._handlers.append((handler, handler.setStream(self)))
 
-    def detach(self) -> None:
+    def release_logger(self) -> None:
         for handler, stream in self._handlers:
             handler.setStream(stream)
         self._handlers.clear()
@@ -114,6 +113,8 @@ class SecretScanner:
     fixed: set[str] = field(default_factory=set)
     leaks: list[str] = field(default_factory=list)
     scanned_bytes: int = 0
+    _signatures: set[str] = field(default_factory=set)
+    _issued_seen: int = 0
 
     def add(self, *secrets: str) -> None:
         self.fixed.update(s for s in secrets if s)
@@ -126,8 +127,10 @@ class SecretScanner:
         for token in JWT.findall(text):
             if token in issued:
                 self.leaks.append("a minted JWT")
-        self._signatures = getattr(self, "_signatures", set())
-        self._signatures.update(t.rsplit(".", 1)[-1] for t in issued)
+        if len(issued) > self._issued_seen:  # the issuer's dict keeps insertion order: add the new ones only
+            for token in list(issued)[self._issued_seen :]:
+                self._signatures.add(token.rsplit(".", 1)[-1])
+            self._issued_seen = len(issued)
         for part in SIGNATURE.findall(text):
             if part in self._signatures:
                 self.leaks.append("the signature part of a minted JWT")

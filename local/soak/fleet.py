@@ -10,6 +10,7 @@ with no failure streak (issue 19 item 9), no mutes (issue 18 item 8), no thresho
 from __future__ import annotations
 
 import calendar
+import functools
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -76,6 +77,9 @@ class Schedule:
         return min(longest, timedelta(days=self.days) * fraction)
 
     def bands(self) -> dict[str, Band]:
+        return _bands(self.days)
+
+    def _plan(self) -> dict[str, Band]:
         runs = RUN_EVERY
         day = timedelta(days=1)
         plan = {
@@ -102,6 +106,11 @@ class Schedule:
         limit = bands["at the limit"]
         bands["at the limit"] = Band(limit.name, limit.start, bands["SNS down"].start + 2 * runs * 4 - limit.start)
         return bands
+
+
+@functools.cache
+def _bands(days: int) -> dict[str, Band]:
+    return Schedule(days)._plan()
 
 
 def _month_fraction(at: datetime) -> float:

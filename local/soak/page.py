@@ -7,7 +7,8 @@ column (`usage_monitor.reports.svg.downsample`), so a year of 15-minute points s
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from html import escape
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def render_page(soak: Soak, record: Record) -> str:
             f'<line class="threshold" x1="{LEFT}" x2="{RIGHT}" y1="{y(percent):.1f}" y2="{y(percent):.1f}"/>'
             f'<text class="axis" x="{LEFT - 4}" y="{y(percent) + 4:.1f}" text-anchor="end">{percent:.0f}%</text>'
         )
-    parts.append(_axis(x, y, soak))
+    parts.append(_axis(x, soak))
     positions: dict[str, list[tuple[float, float]]] = {}
     for index, (license_id, points) in enumerate(sorted(record.usage.items())):
         colour = COLOURS[index % len(COLOURS)]
@@ -78,8 +79,12 @@ def render_page(soak: Soak, record: Record) -> str:
         for i, lid in enumerate(sorted(record.usage))
     )
     return _HTML.format(
-        days=record.days, licenses=soak.count, runs=len(record.run_seconds), sent=len(record.sent),
-        svg="".join(parts), legend=legend,
+        days=record.days,
+        licenses=soak.count,
+        runs=len(record.run_seconds),
+        sent=len(record.sent),
+        svg="".join(parts),
+        legend=legend,
     )
 
 
@@ -102,15 +107,12 @@ def _nearest(points: list[tuple[float, float]], px: float) -> float:
     return min(points, key=lambda p: abs(p[0] - px))[1]
 
 
-def _axis(x: object, y: object, soak: Soak) -> str:
-    from datetime import timedelta
-
-    to_x = x  # type: ignore[assignment]
+def _axis(to_x: Callable[[datetime], float], soak: Soak) -> str:
     parts = []
     moment = soak.schedule.start.replace(day=1)
     while moment <= soak.schedule.end:
         if moment >= soak.schedule.start:
-            px = to_x(moment)  # type: ignore[operator]
+            px = to_x(moment)
             parts.append(
                 f'<line class="grid" x1="{px:.1f}" x2="{px:.1f}" y1="{TOP}" y2="{BOTTOM}"/>'
                 f'<text class="axis" x="{px:.1f}" y="{BOTTOM + 16}" text-anchor="middle">{moment:%d %b %Y}</text>'
