@@ -84,7 +84,7 @@ class Schedule:
         day = timedelta(days=1)
         plan = {
             "token endpoint 503": (0.10, runs * 4),
-            "token endpoint 429": (0.13, runs * 2),
+            "token endpoint 429": (0.13, runs),
             "JWTs live 5 s": (0.16, self.span(0.10, day)),
             "hover at 80%": (0.22, self.span(0.10, timedelta(hours=20))),
             "5xx burst, 1 run": (0.30, runs),
@@ -95,7 +95,7 @@ class Schedule:
             "at the limit": (0.55, self.span(0.05, 2 * day)),
             "run killed after claim": (0.55, runs),
             "SNS down": (0.55 + 0.05, timedelta(hours=5)),
-            "DynamoDB throttled": (0.70, runs * 2),
+            "DynamoDB throttled": (0.70, runs),
             "event delivered twice": (0.75, runs),
             "static token rotated": (0.80, runs),
             "client secret rotated": (0.83, runs),
