@@ -40,6 +40,13 @@ class Message:
         return cls(subject, forms["email"], forms["sms"], attributes)
 
 
+def checked_at(message: Message) -> str:
+    """The run a message was built in (`Checked:` line): a redelivered message is about an earlier run."""
+    found = re.search(r"^Checked:\s+(\S+) \(UTC\)", message.email, re.MULTILINE)
+    assert found, f"no Checked line in {message.email!r}"
+    return found[1]
+
+
 def percent_text(current: int, limit: int) -> str:
     """current / limit, rounded down to one decimal, as every message shows it."""
     tenths = current * 1000 // limit

@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from moto import mock_aws
@@ -28,7 +28,7 @@ from moto import mock_aws
 from local.aws import REGION, FakeContext, provision, published_alerts
 from local.simulator import LeegalitySimulator, Reply, error_body
 from tests.model.alert_model import KNOWN_DIVERGENCES, AlertModel, Expected, Observation
-from tests.model.claims import Message, false_claims
+from tests.model.claims import Message, checked_at, false_claims
 from usage_monitor import app
 from usage_monitor.settings import Settings
 from usage_monitor.storage.dynamo import DynamoTable
@@ -74,6 +74,10 @@ LINES = (0, 4, 5, 6, 40, 45, 50, 55, 59, 60, 65, 69, 70, 75, 79, 80, 85, 89, 90,
 MINUTES = (15, 15, 15, 30, 60, 120, 360, 1440, 4320)
 
 
+class FunctionKilled(BaseException):
+    """Lambda stopping the function (timeout, out of memory) right after a claim: nothing catches it."""
+
+
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -98,7 +102,8 @@ class AlertMachine(RuleBasedStateMachine):
         for lid in LICENSES:
             self.simulator.add_license(lid, self.tokens[lid], {})
         self.session.events.register("before-call.sns.Publish", self._sns)
-        self.sns_down = False
+        self.sns_mode = "up"
+        self.owed: dict[str, Expected] = {}
         self.variant: dict[str, str] = {}
         self.faults: dict[str, str] = {}
         self.revoked: set[str] = set()
@@ -130,7 +135,10 @@ class AlertMachine(RuleBasedStateMachine):
         app._wired = wire(Settings.from_env(os.environ), self.session)
 
     def _sns(self, **_: Any) -> None:
-        if self.sns_down:
+        if self.sns_mode == "kill":
+            self.sns_mode = "up"
+            raise FunctionKilled
+        if self.sns_mode == "down":
             raise ClientError({"Error": {"Code": "InternalError", "Message": "SNS is down"}}, "Publish")
 
     def teardown(self) -> None:
@@ -154,9 +162,12 @@ class AlertMachine(RuleBasedStateMachine):
         percent=st.sampled_from(LINES),
         nudge=st.sampled_from((0, 0, -1, 1)),
         limit=st.sampled_from((50, 100, 1000, 1500)),
+        then_run=st.booleans(),
     )
-    def set_usage(self, lid: str, resource: str, percent: int, nudge: int, limit: int) -> None:
+    def set_usage(self, lid: str, resource: str, percent: int, nudge: int, limit: int, then_run: bool) -> None:
         self.usage[lid][resource] = (max(0, percent * limit // 100 + nudge), limit)
+        if then_run:  # most usage changes are seen by the next run; some pile up first
+            self.run(15)
 
     @rule(lid=st.sampled_from(LICENSES), resource=st.sampled_from(RESOURCES), limit=st.sampled_from((0, 60, 2000)))
     def change_limit(self, lid: str, resource: str, limit: int) -> None:
@@ -171,6 +182,7 @@ class AlertMachine(RuleBasedStateMachine):
     @rule(lid=st.sampled_from(LICENSES), fault=st.sampled_from(sorted(FAULTS)))
     def fail_next_check(self, lid: str, fault: str) -> None:
         self.faults[lid] = fault
+        self.run(15)
 
     @rule(lid=st.sampled_from(LICENSES))
     def revoke_token(self, lid: str) -> None:
@@ -213,9 +225,14 @@ class AlertMachine(RuleBasedStateMachine):
         self.model.configure(self._settings_env())
         self._deploy()
 
-    @rule(down=st.booleans())
-    def sns(self, down: bool) -> None:
-        self.sns_down = down
+    @rule(mode=st.sampled_from(("up", "down", "kill")))
+    def sns(self, mode: str) -> None:
+        """SNS up or down until changed, or the next run killed at its first Publish (after the claim)."""
+        self.sns_mode = mode
+
+    @rule(minutes=st.sampled_from(MINUTES))
+    def run_later(self, minutes: int) -> None:
+        self.run(minutes)
 
     @rule(minutes=st.sampled_from(MINUTES))
     def run(self, minutes: int) -> None:
@@ -241,10 +258,10 @@ class AlertMachine(RuleBasedStateMachine):
     # --- one run and its invariants ----------------------------------------------------------------
 
     def _observation(self, lid: str) -> Observation:
+        if lid in self.faults:  # a scripted reply is served whatever the token
+            return Observation(lid, self.now, None, FAULTS[self.faults[lid]][0])
         if lid in self.revoked:
             return Observation(lid, self.now, None, "token_rejected")
-        if lid in self.faults:
-            return Observation(lid, self.now, None, FAULTS[self.faults[lid]][0])
         return Observation(lid, self.now, dict(self.usage[lid]))
 
     def _invoke(self, event_id: str) -> None:
@@ -253,22 +270,60 @@ class AlertMachine(RuleBasedStateMachine):
             self.simulator.licenses[lid].usage = data
             if lid in self.faults:
                 self.simulator.script(lid, *FAULTS[self.faults[lid]][1])
+        mode = self.sns_mode
+        versions = {lid: self._state(lid).get("version") for lid in LICENSES}
+        wanted = {lid: self.model.observe(self._observation(lid)) for lid in LICENSES}
         expected: list[Expected] = []
-        for lid in LICENSES:
-            wanted = self.model.observe(self._observation(lid))
-            if wanted and self.sns_down:
+        for lid, messages in wanted.items():
+            if messages and mode == "down":
+                event("a message refused by SNS, rolled back")
                 self.model.rollback(lid)  # SNS refuses it: the claim is rolled back, the next run decides again
-            elif wanted:
-                expected += wanted
+            elif mode != "down":
+                expected += messages
+        if mode != "down" and self.owed:
+            event("a killed run's claimed message redelivered")
+            expected += self.owed.values()  # a killed run's claimed message, sent first by the next run
         self.last_event = scheduled_event(self.now, event_id)
-        app.lambda_handler(self.last_event, FakeContext())
-        self.faults.clear()
-        self.simulator.scripts.clear()
+        try:
+            app.lambda_handler(self.last_event, FakeContext())
+        except FunctionKilled:
+            self._after_kill(wanted, versions)
+            return
+        finally:
+            self.sns_mode = "down" if mode == "down" else "up"
+            self.faults.clear()
+            self.simulator.scripts.clear()
+        if mode != "down":
+            self.owed.clear()
         sent = self._new_messages()
         got = Counter(self.model.key(m.attributes) for m in sent)
+        for message in sent:
+            event(f"sent {message.attributes['event_type']} {message.attributes['severity']}")
         assert got == Counter(expected), f"at {iso(self.now)}: sent {sorted(map(str, got))}, model {expected}"
         self._claims_are_true(sent, expected)
         self._nothing_pending()
+
+    def _after_kill(self, wanted: dict[str, list[Expected]], versions: dict[str, Any]) -> None:
+        """Lambda stopped the run at its first Publish: whatever was claimed is owed, the rest never happened."""
+        assert self._new_messages() == [], "a killed run published"
+        event("a run killed after its claim")
+        for lid in LICENSES:
+            state = self._state(lid)
+            if state.get("version") == versions[lid]:
+                self.model.rollback(lid)  # not reached (or killed redelivering): nothing of this run was saved
+            elif "pending" in state:
+                assert lid not in self.owed, f"{lid}: a second claim while one is owed"
+                assert len(wanted[lid]) == 1, f"{lid}: claimed, the model expected {wanted[lid]}"
+                self.owed[lid] = wanted[lid][0]
+            else:
+                assert not wanted[lid], f"{lid}: the model expected {wanted[lid]}, the run saved no claim"
+            if "pending" in state:  # time passes: the claim is older than any live run could be
+                self._table().update_item(
+                    {"license_id": STATE_PREFIX + lid, "captured_at": STATE_SORT_KEY},
+                    UpdateExpression="SET pending.claimed_at = :old",
+                    ExpressionAttributeValues={":old": iso(datetime.now(UTC) - timedelta(hours=1))},
+                )
+        self.last_event = None  # the killed event's idempotency record stays in progress
 
     def _new_messages(self) -> list[Message]:
         alerts = published_alerts(self.stack.topic_arn)[self.seen :]
@@ -285,17 +340,15 @@ class AlertMachine(RuleBasedStateMachine):
             expected.remove(match)
             for name in muted:
                 assert f"- {name}:" not in message.email, f"muted {lid}/{name} told: {message.email}"
-            problems = false_claims(
-                message, match, self._snapshot(lid), self.model, reminder_wording="18.7" in KNOWN_DIVERGENCES
-            )
+            snapshot = self._snapshot(lid, checked_at(message))
+            wording = "18.7" in KNOWN_DIVERGENCES
+            problems = false_claims(message, match, snapshot, self.model, reminder_wording=wording)
             assert not problems, f"{message.subject}\n{message.email}\n{message.sms}\n" + "\n".join(problems)
 
-    def _snapshot(self, lid: str) -> dict[str, Any]:
-        item = (
-            self.session.resource("dynamodb", region_name=REGION)
-            .Table(self.stack.table_name)
-            .get_item(Key={"license_id": lid, "captured_at": iso(self.now)})["Item"]
-        )
+    def _snapshot(self, lid: str, at: str) -> dict[str, Any]:
+        table = self.session.resource("dynamodb", region_name=REGION).Table(self.stack.table_name)
+        item = table.get_item(Key={"license_id": lid, "captured_at": at}).get("Item")
+        assert item is not None, f"an alert about {lid} at {at}, but no snapshot of that run"
         return {
             name: {k: int(v) for k, v in value.items() if k in ("current", "limit") and isinstance(v, Decimal)}
             for name, value in item.items()
@@ -308,14 +361,15 @@ class AlertMachine(RuleBasedStateMachine):
 
     def _nothing_pending(self) -> None:
         for lid in LICENSES:
-            assert "pending" not in self._state(lid), f"{lid}: a message left pending"
+            pending = "pending" in self._state(lid)
+            assert pending == (lid in self.owed), f"{lid}: pending {pending}, owed {self.owed.get(lid)}"
 
     def _table(self) -> DynamoTable:
         return DynamoTable(self.session.client("dynamodb", region_name=REGION), self.stack.table_name)
 
     def _every_level_clears(self) -> None:
         """Usage back to normal, faults fixed, mutes lifted, SNS up: within a few runs nothing is left notified."""
-        self.sns_down = False
+        self.sns_mode = "up"
         self.faults.clear()
         for lid in LICENSES:
             unmute(self._table(), lid, None)
@@ -343,8 +397,8 @@ class AlertMachine(RuleBasedStateMachine):
 AlertMachine.TestCase.settings = settings(
     settings.default,
     # `make test` (the ci profile, derandomized): a modest run; `make fuzz`: the profile's thousands.
-    max_examples=8 if settings.default.derandomize else settings.default.max_examples,
-    stateful_step_count=30,
+    max_examples=15 if settings.default.derandomize else settings.default.max_examples,
+    stateful_step_count=40,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestAlertMachine = pytest.mark.property(AlertMachine.TestCase)
