@@ -7,7 +7,8 @@ cost and writes the year on one HTML page. Modules: fleet (curves, fault schedul
 faults (AWS-side faults, output capture, secret scan, memory), oracle (invariants), costs, report, page.
 """
 
-# A year of 8 licenses is about an hour of CPU here (8 s a simulated day, measured); 60 days fit in 15 minutes
-# on a 2-core machine that is not shared (see notes/i20-soak.md). `--days 365 --licenses 50` is the full size.
-DEFAULT_DAYS = 60
+# A year of 8 licenses is about an hour of CPU here (8 s a simulated day, measured); four weeks fit in 15
+# minutes on a 2-core machine shared with other work (see notes/i20-soak.md). `--days 365 --licenses 50` is the
+# full size.
+DEFAULT_DAYS = 28
 DEFAULT_LICENSES = 8

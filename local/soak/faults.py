@@ -154,12 +154,12 @@ class Vitals:
     stored_bytes: int = 0
     stored_items: int = 0
     windows: tuple[int, ...] = ()
-    window_runs: int = 12
+    window_runs: int = 4
     _window_start: int | None = None
 
     def sample_start(self, run: int) -> int:
         if run in self.windows and not tracemalloc.is_tracing():
-            tracemalloc.start(12)
+            tracemalloc.start(6)
             self._window_start = run
         return _rss()
 

@@ -40,8 +40,9 @@ def measured(soak: Soak, record: Record) -> tuple[dict[str, float], dict[str, fl
 def render(soak: Soak, record: Record, verdict: Verdict) -> str:
     runs = len(record.run_seconds)
     lines = [
-        f"A year in a box: {record.days} simulated days, {soak.count} licenses, {runs} scheduled runs "
-        f"(every 15 minutes), {record.wall_seconds:.0f} s on this machine",
+        f"A year in a box: {record.days} simulated days, {soak.count} licenses, {soak.schedule.runs()} scheduled "
+        f"runs (every 15 minutes; {runs} invocations with the digests and a redelivery), "
+        f"{record.wall_seconds:.0f} s on this machine",
         "",
         "Invariants (each must be 0)",
     ]
@@ -55,7 +56,7 @@ def render(soak: Soak, record: Record, verdict: Verdict) -> str:
     for sent in verdict.extra[:10]:
         lines.append(f"  extra: run {sent.run} ({sent.at:%Y-%m-%d %H:%M}): {sent.license_id} {sent.subject}")
     lines += [f"  run-level: {problem}" for problem in verdict.run_level_missing]
-    lines += ["", "AWS calls the function made (botocore hook), per run and per license-month"]
+    lines += ["", "AWS calls the function made (botocore hook), per invocation and per license-month"]
     license_months = soak.count * record.days / MONTH_DAYS
     for name, count in sorted(soak.ledger.calls.items()):
         lines.append(f"  {name:<40} {count:>9}  {count / runs:8.3f} /run  {count / license_months:9.1f} /license-month")
