@@ -7,6 +7,7 @@ botocore's standard retry mode (the code's `Config`) retries it as it would the 
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import re
@@ -159,7 +160,7 @@ class Vitals:
 
     def sample_start(self, run: int) -> int:
         if run in self.windows and not tracemalloc.is_tracing():
-            tracemalloc.start(6)
+            tracemalloc.start(25)
             self._window_start = run
         return _rss()
 
@@ -167,6 +168,7 @@ class Vitals:
         self.rss.append((run, _rss()))
         start = self._window_start
         if start is not None and run == start + self.window_runs - 1:
+            gc.collect()  # cycles the next run would free anyway are not kept memory
             snapshot = tracemalloc.take_snapshot()
             tracemalloc.stop()
             self._window_start = None
@@ -197,7 +199,18 @@ class Vitals:
         return sum((x - mean_x) * (y - mean_y) for x, y in points) / var if var else 0.0
 
 
-HARNESS = ("/moto/", "/local/", "/tests/", "time_machine", "tracemalloc", "/werkzeug/", "/responses/")
+# The simulator's server threads (socketserver, http.server), moto, time-machine and the soak itself.
+HARNESS = (
+    "/moto/",
+    "/local/",
+    "/tests/",
+    "time_machine",
+    "tracemalloc",
+    "/werkzeug/",
+    "/responses/",
+    "socketserver.py",
+    "http/server.py",
+)
 
 
 def _function_owned(traceback: Any) -> bool:
