@@ -202,6 +202,10 @@ class AlertModel:
         except KeyError:
             return None
 
+    def notified(self, license_id: str) -> dict[str, Decimal]:
+        """The level each resource of the license is notified (or held) at."""
+        return {name: mark.level for name, mark in self._license(license_id).marks.items()}
+
     def muted(self, license_id: str, at: datetime) -> frozenset[str]:
         """Targets ("*" or a resource) muted at `at`: a mute stops applying at its expiry."""
         return frozenset(t for t, until in self._license(license_id).silences.items() if until > at)
