@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench checkov package clean fuzz
+.PHONY: demo test lint typecheck unit bench checkov package clean fuzz soak
 
 $(STAMP): requirements-dev.txt src/requirements.txt requirements-layer.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,13 @@ fuzz: $(STAMP)
 # Each function's code as `sam build` deploys it (python3.13, arm64 wheels), with its sizes; fails over 5 MB.
 package: $(STAMP)
 	$(BIN)/python -m local.package
+
+# A year in a box (local/soak): the real handler every 15 simulated minutes against the simulator and moto,
+# checked against the alert model; prints the invariants (all 0) and the cost table, writes build/soak/year.html.
+# SOAK_ARGS="--days 365 --licenses 50" runs the full size (hours on 2 cores; see notes/i20-soak.md).
+SOAK_ARGS ?=
+soak: $(STAMP)
+	$(BIN)/python -m local.soak $(SOAK_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m local.benchmark

@@ -1,0 +1,59 @@
+"""`python -m local.soak [--days N] [--licenses N]`: run the soak, print invariants and costs, write the page.
+
+Exit status 1 when any invariant fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from local.aws import ROOT
+from local.soak import DEFAULT_DAYS, DEFAULT_LICENSES
+
+PAGE = ROOT / "build" / "soak" / "year.html"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.soak", description=__doc__)
+    parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"simulated days (default {DEFAULT_DAYS})")
+    parser.add_argument(
+        "--licenses", type=int, default=DEFAULT_LICENSES, help=f"fleet size (default {DEFAULT_LICENSES})"
+    )
+    parser.add_argument("--html", type=Path, default=PAGE, help=f"the chart page (default {PAGE})")
+    args = parser.parse_args(argv)
+    if args.days < 1 or args.licenses < 1:
+        parser.error("--days and --licenses must be at least 1")
+    result = run_soak(args.days, args.licenses, args.html, progress=True)
+    return 0 if result else 1
+
+
+def run_soak(days: int, licenses: int, html: Path | None, *, progress: bool = False) -> bool:
+    """Run, print the report on the real stdout, write the page; True when every invariant holds."""
+    import os
+
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "leegality-usage-monitor")
+    from local.soak.driver import Soak
+    from local.soak.oracle import judge
+    from local.soak.page import write_page
+    from local.soak.report import render
+
+    out = sys.__stdout__ or sys.stdout
+    soak = Soak(days, licenses)
+
+    def tick(done: int, total: int) -> None:
+        if progress:
+            print(f"  day {done // 96}/{total // 96}", file=sys.__stderr__ or sys.stderr, flush=True)
+
+    record = soak.run(tick)
+    verdict = judge(record, soak.schedule, len(soak.scanner.leaks))
+    print(render(soak, record, verdict), file=out, flush=True)
+    if html is not None:
+        write_page(html, soak, record)
+        print(f"\nChart: {html}", file=out, flush=True)
+    return verdict.ok
+
+
+if __name__ == "__main__":
+    sys.exit(main())
