@@ -8,7 +8,7 @@ faults (AWS-side faults, output capture, secret scan, memory), oracle (invariant
 """
 
 # A year of 8 licenses is about an hour of CPU here (8 s a simulated day, measured); four weeks fit in 15
-# minutes on a 2-core machine shared with other work (see notes/i20-soak.md). `--days 365 --licenses 50` is the
-# full size.
+# minutes on a 2-core machine shared with other work (see docs/performance.md, "A year unattended").
+# `--days 365 --licenses 50` is the full size.
 DEFAULT_DAYS = 28
 DEFAULT_LICENSES = 8
