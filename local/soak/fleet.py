@@ -1,10 +1,11 @@
 """The soak's fleet and its year: usage curves and the fault schedule, pure functions of the simulated time.
 
 Every curve and fault is placed at a fraction of the soak's span, so `--days 7` and `--days 365` exercise the
-same events (durations are capped by the span). Curves keep away from what other branches are still fixing:
-no resource ever sits in [95 %, 100 %) at a run (issue 19 item 17: the highest threshold's severity is
-changing), forecast alerts are off (the model leaves them out; issue 19 item 8), a license leaves the list only
-with no failure streak (issue 19 item 9), no mutes (issue 18 item 8), no threshold inside the margin (18.6).
+same events (durations are capped by the span). Forecast alerts are off (`FORECAST_ALERT_DAYS=0`): the alert
+model leaves them out. The curves were drawn while issue 18 items 6 and 8 and issue 19 items 9 and 17 were
+being fixed and still keep away from those rules (no resource in [95 %, 100 %) at a run, a license leaves the
+list with no failure streak, no mutes, no threshold inside the margin); the stateful test in tests/model covers
+them against the fixed code.
 """
 
 from __future__ import annotations

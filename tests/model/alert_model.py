@@ -9,9 +9,9 @@ One `observe` is one run's outcome for one license. When SNS refuses the message
 alert state back, so the next run decides again: call `rollback(license_id)` after an `observe` whose
 message was not accepted.
 
-`KNOWN_DIVERGENCES` lists rules the real code still breaks while other branches fix them (issues 18, 19).
-By default the model predicts today's behaviour on exactly those points; `AlertModel(env, legacy=())`
-predicts the intended rule. Delete an entry once its fix is merged.
+`KNOWN_DIVERGENCES` lists rules the real code is known to break while a fix is under way, keyed by issue
+item; while an entry is listed the model predicts today's behaviour on exactly that point. It is empty: the
+fixes of issue 18 items 6-8 and issue 19 items 9 and 17 are merged and the model predicts those rules.
 """
 
 from __future__ import annotations
