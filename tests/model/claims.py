@@ -21,6 +21,12 @@ RESOURCE_LINE = re.compile(
     r"(?:(?P<verb>reached|still at or above) (?:the limit|the (?P<level>[\d.]+)% threshold) \((?P<severity>\w+)\)"
     r"|(?P<recovered>recovered, back below every threshold))"
 )
+# A reminder inside the hysteresis band: the level is held, today's figures are below its line (issue 18.7).
+HELD_LINE = re.compile(
+    r"^- (?P<name>\w+): raised at (?:the limit|the (?P<level>[\d.]+)% threshold) \((?P<severity>\w+), still held\); "
+    r"now (?P<current>\d+)/(?P<limit>\d+) \((?P<percent>[\d.]+)%\), below (?:the limit|that threshold); "
+    r"the alert clears below (?P<clears>[\d.]+)%"
+)
 VANISHED_LINE = re.compile(r"^- (?P<name>\w+): (no longer in the API's answer|no usable figures any more)")
 FAILED_RUNS = re.compile(r"Failed (\d+) run\(s\) in a row")
 SMS_PART = re.compile(r"(?P<name>\w+) (?P<current>\d+)/(?P<limit>\d+) \([\d.]+%\) (?P<mark>LIMIT|>=(?P<level>[\d.]+)%)")
@@ -68,6 +74,10 @@ def false_claims(
         if vanished := VANISHED_LINE.match(line):
             told[vanished["name"]] = "vanished"
             continue
+        if held := HELD_LINE.match(line):
+            problems += _held_claims(line, held, snapshot, model, lid)
+            told[held["name"]] = "reminder"
+            continue
         found = RESOURCE_LINE.match(line)
         if not found:
             continue
@@ -98,6 +108,26 @@ def false_claims(
         if change.runs is not None and f"Failed {change.runs} run(s) in a row" not in message.email:
             problems.append(f"the message should say {change.runs} failed run(s): {FAILED_RUNS.findall(message.email)}")
     problems += _short_forms(message, snapshot, reminder_wording)
+    return problems
+
+
+def _held_claims(line: str, held: re.Match[str], snapshot: Mapping[str, Any], model: AlertModel, lid: str) -> list[str]:
+    """A held level's line: today's figures are the snapshot's, below the level, and not yet below its clear line."""
+    problems = []
+    name, current, limit = held["name"], int(held["current"]), int(held["limit"])
+    stored = snapshot.get(name) or {}
+    if (stored.get("current"), stored.get("limit")) != (current, limit):
+        problems.append(f"{line!r}: the snapshot has {stored.get('current')}/{stored.get('limit')}")
+    if held["percent"] != percent_text(current, limit):
+        problems.append(f"{line!r}: {current}/{limit} is {percent_text(current, limit)}%")
+    level = Decimal(held["level"]) if held["level"] else LIMIT
+    at_level = current >= limit if level == LIMIT else current * 100 >= level * limit
+    if at_level:
+        problems.append(f"{line!r}: says below {level} but {current}/{limit} is at it")
+    if current * 100 < Decimal(held["clears"]) * limit:
+        problems.append(f"{line!r}: {current}/{limit} is already below the clear line {held['clears']}%")
+    if held["severity"].lower() != model.severity(lid, name, level):
+        problems.append(f"{line!r}: the level's severity is {model.severity(lid, name, level)}")
     return problems
 
 

@@ -374,7 +374,11 @@ def apply_silences(alert: Alert, silences: Mapping[str, datetime], now: datetime
         # About what flapped: held when every resource it was about is muted; a flapping check (or more
         # subjects than were kept) is about the license, which only a whole-license mute covers.
         subjects = set(alert.damping.subjects)
-        return None if subjects and subjects <= muted else alert
+        if subjects and subjects <= muted:
+            return None
+        # Sent for what is not muted: a muted resource's own lines stay out of it all the same.
+        kept = tuple(c for c in alert.resource_changes if c.resource.name not in muted)
+        return alert if kept == alert.resource_changes else replace(alert, resource_changes=kept)
     changes = tuple(c for c in alert.resource_changes if c.resource.name not in muted)
     if changes == alert.resource_changes:
         return alert

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from usage_monitor.alerting.types import (
     EventType,
     FailureStreak,
     NotifiedLevel,
+    ResourceChange,
     Severity,
 )
 from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
@@ -640,6 +642,20 @@ def test_a_flapping_notice_is_held_when_all_it_is_about_is_muted(
     silences = {target: T0 + timedelta(days=1) for target in muted}
 
     assert (apply_silences(flapping_notice(*subjects), silences, T0) is None) is held
+
+
+def test_a_flapping_notice_sent_for_an_unmuted_resource_leaves_out_the_muted_ones_lines() -> None:
+    # Given a flapping notice about users and signatures, carrying this run's signatures crossing
+    crossing = ResourceChange(ChangeKind.CROSSED, Resource("signatures", 1000, 1000), Decimal(100), D80)
+    notice = replace(flapping_notice("signatures", "users"), resource_changes=(crossing,))
+
+    # When only signatures is muted
+    sent = apply_silences(notice, {"signatures": T0 + timedelta(days=1)}, T0)
+
+    # Then the notice still goes out (users is not muted) without the muted resource's line
+    assert sent is not None
+    assert sent.damping == notice.damping
+    assert sent.resource_changes == ()
 
 
 def test_the_flap_state_collects_what_its_changes_were_about() -> None:
