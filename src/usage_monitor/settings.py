@@ -217,14 +217,6 @@ def _s3_uri(value: str) -> str | None:
     return value
 
 
-def parse_license_ids(raw: str, setting: str) -> tuple[str, ...]:
-    """Strict, for commands that want an exact list: the first invalid or repeated entry raises."""
-    listed = parse_separated(raw, setting)
-    if listed.skipped:
-        raise ConfigError(listed.skipped[0].describe())
-    return listed.ids
-
-
 def validate_license_id(license_id: str, source: str) -> str:
     if not LICENSE_ID_PATTERN.fullmatch(license_id):
         raise ConfigError(
