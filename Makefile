@@ -51,7 +51,7 @@ package: $(STAMP)
 
 # A year in a box (local/soak): the real handler every 15 simulated minutes against the simulator and moto,
 # checked against the alert model; prints the invariants (all 0) and the cost table, writes build/soak/year.html.
-# SOAK_ARGS="--days 365 --licenses 50" runs the full size (hours on 2 cores; see docs/performance.md).
+# SOAK_ARGS="--days 365 --licenses 50" runs the full size (does not fit a 2-core, 24 GB machine: see docs/performance.md).
 SOAK_ARGS ?=
 soak: $(STAMP)
 	$(BIN)/python -m local.soak $(SOAK_ARGS)
