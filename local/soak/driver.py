@@ -87,7 +87,7 @@ class Soak:
             base_url,
             LICENSE_LIST_S3_URI=list_uri,
             SCHEDULE_RATE="rate(15 minutes)",
-            # Forecast alerts are outside the model (and issue 19 item 8 is being fixed elsewhere).
+            # Forecast alerts are outside the alert model, so the soak leaves them off.
             FORECAST_ALERT_DAYS="0",
             # urllib3's real retries with short sleeps: the soak's clock is simulated, its sleeps are not.
             HTTP_RETRY_BACKOFF_SECONDS="0.01",
