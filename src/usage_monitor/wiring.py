@@ -24,7 +24,7 @@ from usage_monitor.leegality.minting import TokenMinter
 from usage_monitor.leegality.throttle import RequestThrottle
 from usage_monitor.leegality.tokens import TokenSource, powertools_secret_fetcher
 from usage_monitor.leegality.trust import pool_manager, read_ca_bundle
-from usage_monitor.messages.render import iso
+from usage_monitor.messages.figures import iso
 from usage_monitor.observability import logger, metrics
 from usage_monitor.settings import Settings
 from usage_monitor.storage.sns import SnsNotifier

@@ -25,7 +25,7 @@ from usage_monitor.cli import check as cli_check
 from usage_monitor.cli import common as cli_common
 from usage_monitor.core.models import CheckResult, Resource
 from usage_monitor.leegality.client import LeegalityClient
-from usage_monitor.messages.render import iso
+from usage_monitor.messages.figures import iso
 from usage_monitor.reports import history as report
 from usage_monitor.settings import PRODUCTION_BASE_URL, SANDBOX_BASE_URL
 from usage_monitor.storage.store import snapshot_item

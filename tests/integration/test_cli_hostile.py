@@ -21,7 +21,7 @@ from local.simulator import LeegalitySimulator, Reply, usage_of
 from tests.integration.conftest import HEALTHY, Harness, add_licenses
 from usage_monitor import cli
 from usage_monitor.cli import check as cli_check
-from usage_monitor.messages.render import iso
+from usage_monitor.messages.figures import iso
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "tok-cli-hostile-SECRET"

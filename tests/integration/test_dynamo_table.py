@@ -16,7 +16,7 @@ from usage_monitor.alerting.flapping import FlapState
 from usage_monitor.alerting.forecast import Forecast, ForecastStatus
 from usage_monitor.alerting.types import AlertState, FailureStreak, ForecastMark, NotifiedLevel
 from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
-from usage_monitor.messages.render import OutgoingMessage
+from usage_monitor.messages.outgoing import OutgoingMessage
 from usage_monitor.storage.dynamo import DynamoTable
 from usage_monitor.storage.store import (
     STATE_PREFIX,

@@ -19,7 +19,8 @@ from local.simulator import Reply, error_body, usage_of
 from tests.integration.conftest import HEALTHY, Harness, add_licenses
 from usage_monitor import app
 from usage_monitor.alerting.types import AlertState
-from usage_monitor.messages.render import OutgoingMessage, iso
+from usage_monitor.messages.figures import iso
+from usage_monitor.messages.outgoing import OutgoingMessage
 from usage_monitor.settings import Settings
 from usage_monitor.storage.store import STATE_PREFIX, STATE_SORT_KEY, state_to_item
 from usage_monitor.wiring import wire

@@ -25,7 +25,7 @@ from usage_monitor.leegality.client import LeegalityClient
 from usage_monitor.leegality.credentials import RunCredentials, check_license
 from usage_monitor.leegality.minting import TokenMinter
 from usage_monitor.leegality.tokens import TokenBook, parse_secret
-from usage_monitor.messages.render import iso
+from usage_monitor.messages.figures import iso
 from usage_monitor.reports.history import UsageRow, usage_table
 from usage_monitor.settings import (
     PRODUCTION_BASE_URL,

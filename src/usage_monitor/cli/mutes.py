@@ -15,7 +15,7 @@ from usage_monitor.cli import common
 from usage_monitor.cli.common import CliError, add_command, env
 from usage_monitor.core.license_entries import LICENSE_ID_PATTERN
 from usage_monitor.leegality.usage import RESOURCE_NAME_PATTERN
-from usage_monitor.messages.render import iso
+from usage_monitor.messages.figures import iso
 from usage_monitor.reports.history import row_from_snapshot
 from usage_monitor.settings import validate_license_id
 

@@ -17,7 +17,8 @@ from enum import Enum
 from typing import Protocol
 
 from usage_monitor.alerting.types import AlertState
-from usage_monitor.messages.render import OutgoingMessage, iso
+from usage_monitor.messages.figures import iso
+from usage_monitor.messages.outgoing import OutgoingMessage
 from usage_monitor.observability import logger
 from usage_monitor.storage.sns import PublishFailed
 from usage_monitor.storage.store import StateConflict, StateUnstorable, StoredState

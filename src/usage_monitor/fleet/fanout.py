@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from usage_monitor.core.errors import ConfigError, MonitorError
 from usage_monitor.events import RunRequest, parse_event_time
-from usage_monitor.messages.render import iso
+from usage_monitor.messages.figures import iso
 from usage_monitor.observability import logger
 from usage_monitor.settings import validate_license_id
 

@@ -32,7 +32,7 @@ from usage_monitor.fleet.run_config import RunConfig, deadline_margin
 from usage_monitor.leegality.credentials import RunCredentials, UsageClient
 from usage_monitor.leegality.minting import TokenMinter
 from usage_monitor.leegality.tokens import TokenBook, TokenSource
-from usage_monitor.messages.render import iso, usage_text
+from usage_monitor.messages.figures import iso, usage_text
 from usage_monitor.observability import FleetMetrics, log_every_entry, logger, metrics
 from usage_monitor.storage.store import DynamoStore, StoredState, usage_points
 

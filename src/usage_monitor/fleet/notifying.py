@@ -11,7 +11,7 @@ from datetime import datetime
 from usage_monitor.alerting.rules import apply_silences
 from usage_monitor.alerting.types import Alert, Evaluation
 from usage_monitor.fleet.delivery import AlertDelivery, Delivered
-from usage_monitor.messages.render import render
+from usage_monitor.messages.outgoing import OutgoingMessage
 from usage_monitor.observability import logger
 from usage_monitor.storage.store import StoredState
 
@@ -26,4 +26,12 @@ def deliver_evaluation(
     alert = apply_silences(evaluation.alert, state.silences, now) if evaluation.alert else None
     if evaluation.alert is not None and alert is None:
         logger.info("alert muted", extra={"license_id": license_id, "event_type": evaluation.alert.event_type})
-    return alert, delivery.deliver(license_id, stored, after, render(alert).outgoing() if alert else None)
+    return alert, delivery.deliver(license_id, stored, after, _outgoing(alert) if alert else None)
+
+
+def _outgoing(alert: Alert) -> OutgoingMessage:
+    # Loaded with the first alert, not at start: most runs send none, and the wording is a tenth of the
+    # package's import time (docs/performance.md, cold start).
+    from usage_monitor.messages.render import render
+
+    return render(alert).outgoing()

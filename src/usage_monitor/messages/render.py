@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,8 +19,9 @@ from usage_monitor.alerting.types import (
     Severity,
 )
 from usage_monitor.core.models import RUN_SCOPE, FailureKind, Resource
-from usage_monitor.core.numbers import decimal_text, number_text
 from usage_monitor.messages.chat import chat_notification
+from usage_monitor.messages.figures import iso, level_text, plain_number, usage_text
+from usage_monitor.messages.outgoing import OutgoingMessage
 from usage_monitor.messages.problems import problem_texts
 from usage_monitor.messages.sms import gsm7, one_segment
 
@@ -31,15 +31,6 @@ SMS_MAX = 160
 # and, stored as the pending alert, inside DynamoDB's 400 KB item.
 BODY_MAX_BYTES = 100_000
 AT_LIMIT_ADVICE = "At the limit nobody can sign: raise the license limit with Leegality or free capacity."
-
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """Exactly what goes to SNS; also what a claimed-but-unconfirmed alert stores for a resend."""
-
-    subject: str
-    message_json: str
-    attributes: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -107,28 +98,6 @@ def license_label(license_id: str) -> str:
     return "all licenses (the run failed)" if license_id == RUN_SCOPE else license_id
 
 
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def percent_text(value: Decimal | None) -> str:
-    return "n/a" if value is None else f"{decimal_text(value)}%"
-
-
-def level_text(level: Decimal) -> str:
-    return "the limit" if level == LIMIT_LEVEL else f"the {_number(level)}% threshold"
-
-
-def usage_text(resource: Resource) -> str:
-    current = "?" if resource.current is None else number_text(resource.current)
-    limit = "?" if resource.limit is None else number_text(resource.limit)
-    return f"{current}/{limit} ({percent_text(resource.percent)})"
-
-
-def _number(value: Decimal) -> str:
-    return format(value.normalize(), "f")
-
-
 def _headline(alert: Alert) -> str:
     prefix = "Reminder: " if alert.reminder else ""
     if alert.damping is not None:
@@ -144,7 +113,7 @@ def _headline(alert: Alert) -> str:
         level = top.level or Decimal(0)
         if not top.reached:  # held by hysteresis: say where it was raised and where it is now
             return f"{prefix}{top.resource.name} raised at {_level_short(level)}, now {usage_text(top.resource)}{more}"
-        what = "at limit" if level >= LIMIT_LEVEL else f">= {_number(level)}%"
+        what = "at limit" if level >= LIMIT_LEVEL else f">= {plain_number(level)}%"
         return f"{prefix}{top.resource.name} {what} {usage_text(top.resource)}{more}"
     gone = [c for c in alert.resource_changes if c.kind is ChangeKind.VANISHED]
     if alert.event_type is EventType.RESOURCE_VANISHED and gone:
@@ -159,7 +128,7 @@ def _headline(alert: Alert) -> str:
 
 
 def _level_short(level: Decimal) -> str:
-    return "limit" if level >= LIMIT_LEVEL else f">= {_number(level)}%"
+    return "limit" if level >= LIMIT_LEVEL else f">= {plain_number(level)}%"
 
 
 def _days(change: ResourceChange) -> Decimal | None:
@@ -208,7 +177,7 @@ def _change_line(change: ResourceChange, now: datetime) -> str:
 
 
 def _clear_text(change: ResourceChange) -> str:
-    return "?" if change.clears_below is None else f"{_number(change.clears_below)}%"
+    return "?" if change.clears_below is None else f"{plain_number(change.clears_below)}%"
 
 
 def _vanished_text(resource: Resource) -> str:
@@ -248,7 +217,7 @@ def _what_to_fix(kind: FailureKind) -> str:
 
 
 def _damping_lines(note: DampingNote) -> list[str]:
-    hours = _number(Decimal(int(note.window.total_seconds())) / 3600)
+    hours = plain_number(Decimal(int(note.window.total_seconds())) / 3600)
     if note.settled:
         return [
             f"Settled: after flapping since {iso(note.since)}, nothing has changed for {hours} hours.",
@@ -293,7 +262,7 @@ def _email(alert: Alert) -> str:
 
 
 def _percents(thresholds: tuple[Decimal, ...]) -> str:
-    return ", ".join(f"{_number(t)}%" for t in thresholds)
+    return ", ".join(f"{plain_number(t)}%" for t in thresholds)
 
 
 def _sms(alert: Alert) -> str:
@@ -320,10 +289,10 @@ def _sms(alert: Alert) -> str:
         elif change.kind is ChangeKind.VANISHED:
             parts.append(f"{change.resource.name} no longer reported")
         elif change.level is not None and not change.reached:
-            level = "limit" if change.level >= LIMIT_LEVEL else f">={_number(change.level)}%"
+            level = "limit" if change.level >= LIMIT_LEVEL else f">={plain_number(change.level)}%"
             parts.append(f"{change.resource.name} raised at {level}, now {usage}, clears <{_clear_text(change)}")
         elif change.level is not None:
-            mark = "LIMIT" if change.level >= LIMIT_LEVEL else f">={_number(change.level)}%"
+            mark = "LIMIT" if change.level >= LIMIT_LEVEL else f">={plain_number(change.level)}%"
             soon = (
                 f" limit in {_days_text(change, alert.captured_at)}"
                 if _days(change) is not None and change.level < LIMIT_LEVEL

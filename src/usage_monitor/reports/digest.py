@@ -18,7 +18,8 @@ from usage_monitor.alerting.rules import WHOLE_LICENSE, active_silences
 from usage_monitor.alerting.types import AlertPolicy, AlertState, Severity
 from usage_monitor.core.models import RUN_SCOPE, Resource
 from usage_monitor.core.numbers import decimal_text, signed_number_text, tenths
-from usage_monitor.messages.render import RenderedAlert, level_text, percent_text, usage_text
+from usage_monitor.messages.figures import level_text, percent_text, usage_text
+from usage_monitor.messages.render import RenderedAlert
 from usage_monitor.messages.sms import one_segment
 from usage_monitor.reports.history import row_from_snapshot
 from usage_monitor.storage.items import parse_iso, usage_points

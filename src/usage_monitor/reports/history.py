@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from usage_monitor.alerting.types import LIMIT_LEVEL, AlertPolicy
 from usage_monitor.core.models import Resource
-from usage_monitor.messages.render import iso, percent_text
+from usage_monitor.messages.figures import iso, percent_text
 from usage_monitor.storage.items import parse_iso
 
 BAR_WIDTH = 20

@@ -13,7 +13,7 @@ from html import escape
 
 from usage_monitor.alerting.forecast import ForecastStatus, UsagePoint
 from usage_monitor.alerting.types import AlertPolicy
-from usage_monitor.messages.render import percent_text
+from usage_monitor.messages.figures import percent_text
 from usage_monitor.reports.digest import (
     LicenseDigest,
     ResourceOutlook,

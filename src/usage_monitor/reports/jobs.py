@@ -15,7 +15,8 @@ from typing import Any, Protocol, TypeVar
 from aws_lambda_powertools.metrics import MetricUnit
 
 from usage_monitor.alerting.types import AlertPolicy, AlertState
-from usage_monitor.messages.render import OutgoingMessage, iso
+from usage_monitor.messages.figures import iso
+from usage_monitor.messages.outgoing import OutgoingMessage
 from usage_monitor.observability import logger, metrics
 from usage_monitor.reports.digest import CHANGE_WINDOW, LicenseDigest, counts, license_digest, render_digest
 from usage_monitor.storage.store import ItemFilter, StoredState, parse_iso, usage_points

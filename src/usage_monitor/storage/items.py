@@ -17,7 +17,8 @@ from usage_monitor.alerting.flapping import FlapState
 from usage_monitor.alerting.forecast import Forecast, UsagePoint
 from usage_monitor.alerting.types import AlertState, FailureStreak, ForecastMark, NotifiedLevel
 from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
-from usage_monitor.messages.render import OutgoingMessage, iso
+from usage_monitor.messages.figures import iso
+from usage_monitor.messages.outgoing import OutgoingMessage
 
 STATE_PREFIX = "alert-state#"
 STATE_SORT_KEY = "state"

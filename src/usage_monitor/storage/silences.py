@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from usage_monitor.alerting.rules import WHOLE_LICENSE
-from usage_monitor.messages.render import iso
+from usage_monitor.messages.figures import iso
 from usage_monitor.storage.store import STATE_PREFIX, STATE_SORT_KEY, parse_iso
 
 if TYPE_CHECKING:

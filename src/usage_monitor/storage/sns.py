@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from usage_monitor.core.aws_limits import sns_message_problems, summarize
-from usage_monitor.messages.render import OutgoingMessage
+from usage_monitor.messages.outgoing import OutgoingMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient

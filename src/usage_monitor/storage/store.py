@@ -13,7 +13,8 @@ from usage_monitor.alerting.forecast import Forecast
 from usage_monitor.alerting.types import AlertState
 from usage_monitor.core.aws_limits import item_problems, summarize
 from usage_monitor.core.models import CheckError, CheckResult, FailureKind
-from usage_monitor.messages.render import OutgoingMessage, iso
+from usage_monitor.messages.figures import iso
+from usage_monitor.messages.outgoing import OutgoingMessage
 from usage_monitor.storage.items import (
     STATE_PREFIX,
     STATE_SORT_KEY,

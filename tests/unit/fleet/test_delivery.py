@@ -10,7 +10,7 @@ import pytest
 
 from usage_monitor.alerting.types import AlertState
 from usage_monitor.fleet.delivery import AlertDelivery, Delivered
-from usage_monitor.messages.render import OutgoingMessage
+from usage_monitor.messages.outgoing import OutgoingMessage
 from usage_monitor.storage.sns import PublishFailed
 from usage_monitor.storage.store import StateConflict, StoredState
 

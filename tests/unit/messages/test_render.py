@@ -19,7 +19,8 @@ from usage_monitor.alerting.types import (
     Severity,
 )
 from usage_monitor.core.models import CheckError, FailureKind, Resource
-from usage_monitor.messages.render import SMS_MAX, SUBJECT_MAX, iso, level_text, percent_text, render, usage_text
+from usage_monitor.messages.figures import iso, level_text, percent_text, usage_text
+from usage_monitor.messages.render import SMS_MAX, SUBJECT_MAX, render
 
 LICENSE = "bd82845c-897b-4022-b5f7-679905c1979b"
 LONG_LICENSE = "L" * 64 + "-" + "9" * 63  # 128 characters, the longest allowed

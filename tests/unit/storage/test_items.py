@@ -10,7 +10,7 @@ import pytest
 
 from usage_monitor.alerting.types import AlertState, FailureStreak, NotifiedLevel
 from usage_monitor.core.models import CheckError, CheckResult, FailureKind, Resource
-from usage_monitor.messages.render import OutgoingMessage
+from usage_monitor.messages.outgoing import OutgoingMessage
 from usage_monitor.storage.store import (
     STATE_PREFIX,
     STATE_SORT_KEY,
