@@ -2,10 +2,11 @@
 
 Each probe runs in a fresh interpreter (perf_counter and process_time round the code), the probes taking
 turns; the figure is the median. Our package is imported from a copy with its bytecode compiled first, as
-every dependency's is (pip compiles them), so the figure does not depend on what ran before; one more probe
-imports a copy without bytecode, as Lambda runs it (`sam build` ships no `.pyc` and `/var/task` is read-only,
-so a cold start compiles every module of ours). `--breakdown` adds what the handler imports beyond the floor
-(`-X importtime`, modules the floor does not load) and how much of it is dataclass creation.
+the build ships it (src/Makefile) and as every dependency's is, so the figure does not depend on what ran
+before; one more probe imports a copy without bytecode, which is what every cold start paid before the build
+shipped it (Lambda cannot write `__pycache__` into the read-only `/var/task`). `--breakdown` adds what the
+handler imports beyond the floor (`-X importtime`, modules the floor does not load) and how much of it is
+dataclass creation.
 
 Three targets: `import usage_monitor.app` ≤ 1.5 x `import boto3`, and import + the first `wire()` (boto3, the
 clients, idempotency) ≤ 1.3 x `import boto3` + one client, and the same ≤ 1.1 x the floor: boto3, a DynamoDB
@@ -40,7 +41,7 @@ BOTO3 = "import boto3"
 BOTO3_CLIENT = "import boto3 + one client"
 APP = "import usage_monitor.app"
 APP_WIRED = "import usage_monitor.app + wire()"
-APP_WIRED_SOURCE = "the same, no bytecode (as Lambda runs it)"
+APP_WIRED_SOURCE = "the same, compiled from source (no .pyc)"
 FLOOR = "floor: boto3 + 2 clients + urllib3 pool"
 IMPORT_PROBES = {
     BOTO3: "import boto3",

@@ -1,9 +1,10 @@
 """`make package`: build each function's code as `sam build` deploys it, print its size, refuse a fat one.
 
-`sam build` (python3.13, arm64) copies the function's `CodeUri` and pip-installs its `requirements.txt`
-into it; this does the same with arm64 wheels for CPython 3.13, so it needs no Docker and no 3.13
-interpreter. Each function must stay at most `LIMIT_BYTES` unzipped and must not carry boto3/botocore
-(the Lambda runtime ships them; Powertools comes from its official layer, see template.yaml).
+`sam build` (python3.13, arm64) runs src/Makefile's target for each function (our package, its
+`requirements.txt` as arm64 wheels for CPython 3.13, and the bytecode Lambda cannot write at a cold start);
+this runs the same target, with the same Python 3.13 `sam build` needs, and no Docker. Each function must
+stay at most `LIMIT_BYTES` unzipped and must not carry boto3/botocore (the Lambda runtime ships them;
+Powertools comes from its official layer, see template.yaml).
 
     .venv/bin/python -m local.package [--out build/package] [--platform manylinux2014_aarch64]
 
@@ -28,8 +29,6 @@ PYTHON_VERSION = "3.13"
 LIMIT_BYTES = 5_000_000  # 5 MB, unzipped
 # The runtime's SDK and its own dependencies: a copy in the function would shadow the runtime's and add ~25 MB.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath")
-# What `sam build` leaves out when it copies CodeUri (aws-lambda-builders' python_pip excludes).
-EXCLUDED = shutil.ignore_patterns("__pycache__", "*.pyc", ".aws-sam", ".git", "*.egg-info", ".DS_Store")
 
 
 @dataclass(frozen=True)
@@ -95,18 +94,20 @@ def install(requirements: Path, target: Path, platform: str) -> None:
 
 
 def build_tree(function: Function, out: Path, platform: str = ARM64) -> Path:
-    """The function's code as `sam build` lays it out: CodeUri's files plus its requirements, installed."""
+    """The function's code as `sam build` lays it out: src/Makefile's target for it, run as sam runs it."""
+    from local.lambda_runtime import HOW_TO_GET_ONE, find_python313
+
+    python = find_python313()
+    if python is None:
+        # The Makefile compiles the bytecode Lambda loads, which only Python 3.13 can write; sam build needs it too.
+        raise SystemExit(f"building the function needs Python 3.13: {HOW_TO_GET_ONE}")
     target = out / function.name
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(function.code_uri, target, ignore=EXCLUDED)
-    requirements = function.code_uri / "requirements.txt"
-    if requirements.exists():
-        install(requirements, target, platform)
-        # pip's own bookkeeping, which sam build's wheel unpacking does not write: the trees stay file-for-file equal.
-        for marker in ("INSTALLER", "REQUESTED"):
-            for file in target.glob(f"*.dist-info/{marker}"):
-                file.unlink()
+    target.mkdir(parents=True)
+    make = ["make", "--silent", "--no-print-directory", "-C", str(function.code_uri), f"build-{function.name}"]
+    variables = [f"ARTIFACTS_DIR={target}", f"PYTHON={python}", f"PLATFORM={platform}"]
+    subprocess.run([*make, *variables], check=True)  # noqa: S603 - our Makefile, fixed arguments
     return target
 
 

@@ -2,7 +2,7 @@
 
 The alert wording (`messages.render` and its texts) loads with the first alert a run sends, the reports with
 the first digest, fan-out with the first dispatch, batch processing with a worker's first batch, the X-Ray SDK
-with the first traced invocation. Each would otherwise cost every cold start (docs/performance.md, cold start).
+with the first traced invocation. Each would otherwise cost every cold start (docs/performance.md, "Cold start").
 """
 
 from __future__ import annotations

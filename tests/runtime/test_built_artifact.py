@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -195,3 +196,43 @@ def test_only_a_real_cpython_3_13_is_taken_and_without_one_the_skip_says_how_to_
     if real is not None:
         monkeypatch.setattr(lambda_runtime, "candidates", lambda: [str(shim), real])
         assert lambda_runtime.find_python313() == real
+
+
+# Runs in the bare 3.13 with every source of the built function broken: only bytecode can import the package.
+FROM_BYTECODE = """
+import importlib.util, json, sys
+sys.path[:0] = sys.argv[1:4]
+import usage_monitor.app, usage_monitor.wiring, urllib3
+compiled_as = usage_monitor.wiring.wire.__code__.co_filename
+print(json.dumps({"compiled_as": compiled_as, "magic": importlib.util.MAGIC_NUMBER.hex()}))
+"""
+
+
+def test_the_built_function_imports_from_its_bytecode_as_lambdas_read_only_task_directory_needs(
+    python313: str, trees: RuntimeTrees, tmp_path: Path
+) -> None:
+    task = tmp_path / "task"
+    shutil.copytree(trees.task, task)
+    sources = sorted(task.rglob("*.py"))
+    assert len(sources) > 50
+    headers = {
+        source.relative_to(task): (source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc").read_bytes()[:8]
+        for source in sources
+    }
+    # PEP 552 flags 0b01: hash-based and not checked against the source, whatever time the zip gives the files.
+    assert {header[4:8] for header in headers.values()} == {(0b01).to_bytes(4, "little")}
+    # Break every source: a module compiled at import would fail, one loaded from its bytecode does not.
+    for source in sources:
+        source.write_text("raise SystemExit('compiled from source: the build shipped no usable bytecode')\n")
+    completed = subprocess.run(
+        [python313, "-I", "-S", "-B", "-c", FROM_BYTECODE, str(task), str(trees.layer), str(trees.runtime)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    loaded = json.loads(completed.stdout)
+    assert {header[:4].hex() for header in headers.values()} == {loaded["magic"]}  # 3.13's own bytecode
+    # Tracebacks name where the code is (Python fixes up the bytecode's file names on import), not the build's.
+    assert loaded["compiled_as"] == str(task / "usage_monitor" / "wiring.py")

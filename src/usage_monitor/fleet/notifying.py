@@ -30,8 +30,8 @@ def deliver_evaluation(
 
 
 def _outgoing(alert: Alert) -> OutgoingMessage:
-    # Loaded with the first alert, not at start: most runs send none, and the wording is a tenth of the
-    # package's import time (docs/performance.md, cold start).
+    # Loaded with the first alert, not at start: most runs send none, and the wording costs about 2 ms of
+    # every cold start (docs/performance.md, "Cold start").
     from usage_monitor.messages.render import render
 
     return render(alert).outgoing()

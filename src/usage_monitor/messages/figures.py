@@ -1,7 +1,7 @@
 """Figures as text, the same in alerts, log lines, stored items and reports: times, percents, levels, usage.
 
 Apart from `render` so that the scheduled run, which logs and stores figures every time but sends an alert
-rarely, does not load the alert wording at start (see docs/performance.md, cold start).
+rarely, does not load the alert wording at start (see docs/performance.md, "Cold start").
 """
 
 from __future__ import annotations
