@@ -78,6 +78,7 @@ class Change:
     limit: int | None = None
     runs: int | None = None  # check_failed, check_reminder: the failed runs in a row the message states
     limit_at: datetime | None = None  # forecast: the projected date the limit is reached
+    rate: Fraction | None = None  # forecast: the fitted rate, a day
 
 
 @dataclass(frozen=True)
@@ -385,20 +386,21 @@ class AlertModel:
             if limit <= 0:
                 continue  # no figures to forecast against: what was told stays until figures return
             below = name not in lic.marks and self.level(license_id, name, current, limit) is None
-            limit_at = self.limit_date(license_id, name, at) if below and self.rules.forecast_alert_days > 0 else None
-            if limit_at is None:
+            near = self.projection(license_id, name, at) if below and self.rules.forecast_alert_days > 0 else None
+            if near is None:
                 lic.forecast_marks.pop(name, None)  # no longer near: forgotten, so a new approach is told
                 continue
+            limit_at, rate = near
             told = lic.forecast_marks.get(name)
             if told is None or told - limit_at >= max(timedelta(days=1), (told - at) / 4):
                 lic.forecast_marks[name] = limit_at
-                changes.append(Change("forecast", name, current=current, limit=limit, limit_at=limit_at))
+                changes.append(Change("forecast", name, current=current, limit=limit, limit_at=limit_at, rate=rate))
         return changes
 
-    def limit_date(self, license_id: str, resource: str, at: datetime) -> datetime | None:
-        """The date the resource reaches its limit if within FORECAST_ALERT_DAYS of `at`, by least squares over
-        the snapshots since the last reset; None when there is no such date (too little history, flat, at the
-        limit already, or further away)."""
+    def projection(self, license_id: str, resource: str, at: datetime) -> tuple[datetime, Fraction] | None:
+        """(the date the resource reaches its limit, the rate a day) if within FORECAST_ALERT_DAYS of `at`, by
+        least squares over the snapshots since the last reset; None when there is no such date (too little
+        history, flat, at the limit already, or further away)."""
         since = at - self.rules.forecast_history
         runs = sorted(self._history.get(license_id, {}).items())
         points = [(t, usage[resource]) for t, usage in runs if since <= t <= at and resource in usage]
@@ -425,7 +427,7 @@ class AlertModel:
         to_limit = (limit - current) / rate
         if to_limit > self.rules.forecast_alert_days:
             return None
-        return last_at + timedelta(microseconds=int(to_limit * US_PER_DAY))
+        return last_at + timedelta(microseconds=int(to_limit * US_PER_DAY)), rate
 
     def _reminder_due(self, notified_at: datetime, at: datetime) -> bool:
         return self.rules.remind_after is not None and at - notified_at >= self.rules.remind_after
