@@ -109,8 +109,8 @@ class AlertMachine(RuleBasedStateMachine):
         resource=st.sampled_from(RESOURCES),
         start=st.sampled_from((5, 20, 40, 60)),
         per_mille=st.sampled_from((1, 3, 10)),
-        runs=st.integers(3, 8),
-        minutes=st.sampled_from((15, 15, 60)),
+        runs=st.integers(4, 10),
+        minutes=st.sampled_from((15, 15, 45)),  # 45 minutes walks through the hourly slots, 60 would not
     )
     def climb(self, lid: str, resource: str, start: int, per_mille: int, runs: int, minutes: int) -> None:
         """A steady climb from below every threshold, `per_mille` of the limit a run: from about 2 days to the
