@@ -257,8 +257,11 @@ class AlertModel:
             failure = "no_usage_data"  # a 200 with nothing to evaluate counts as a failed check
         if failure is None and usage is None:
             raise ValueError("an observation without usage needs a failure kind")
+        runs = self._history.setdefault(obs.license_id, {})
         if failure is None and usage is not None:  # a successful check's snapshot: a point for later forecasts
-            self._history.setdefault(obs.license_id, {})[obs.at] = dict(usage)
+            runs[obs.at] = dict(usage)
+        else:  # a failed check's snapshot has no figures, and replaces one an earlier run at this time stored
+            runs.pop(obs.at, None)
         # README "Gaps in checking": a failure more than STALE_AFTER_RUNS intervals after the streak's last
         # failure starts a new streak (a streak counts consecutive runs).
         gap = lic.last_failure is not None and obs.at - lic.last_failure > self.checking_gap

@@ -226,3 +226,20 @@ def test_a_vanished_critical_level_outranks_a_forecast() -> None:
     # Then the message is as urgent as the alert left unresolved
     assert (told.event_type, told.severity) == ("resource_vanished", "critical")
     assert sorted(c.kind for c in told.changes) == ["forecast", "vanished"]
+
+
+def test_a_failed_run_at_the_same_time_replaces_that_runs_point() -> None:
+    # Given two points, then a second run at the second one's time that fails (its snapshot replaces the first)
+    model = AlertModel(EVERY_RUN)
+    run(model, (100, 1000), (110, 1000), step=HOUR)
+    assert model.observe(Observation("lic", START + HOUR, None, "token_rejected"))
+
+    # When the next run would be the third point
+    seen = run_at(model, START + 2 * HOUR, (120, 1000))
+
+    # Then the check's recovery, and no forecast: two points since the last reset are too few
+    assert seen == ["recovered/warning"]
+
+
+def run_at(model: AlertModel, at: datetime, usage: tuple[int, int]) -> list[str]:
+    return [f"{e.event_type}/{e.severity}" for e in model.observe(Observation("lic", at, {"users": usage}))]
