@@ -428,9 +428,12 @@ class AlertModel:
         if rate < FORECAST_MIN_RATE_PER_DAY:
             return None
         to_limit = (limit - current) / rate
-        if to_limit > self.rules.forecast_alert_days:
-            return None
-        return last_at + timedelta(microseconds=int(to_limit * US_PER_DAY)), rate
+        if to_limit > self.rules.forecast_alert_days + 1:
+            return None  # far beyond the horizon (and maybe beyond what a datetime holds)
+        limit_at = last_at + timedelta(microseconds=int(to_limit * US_PER_DAY))
+        if limit_at - at > timedelta(days=self.rules.forecast_alert_days):
+            return None  # "within N days" is by the date: 7 days and 14 minutes is not within 7
+        return limit_at, rate
 
     def _reminder_due(self, notified_at: datetime, at: datetime) -> bool:
         return self.rules.remind_after is not None and at - notified_at >= self.rules.remind_after

@@ -266,7 +266,9 @@ def _forecast_changes(
         if outlook is None or not resource.evaluable:
             continue
         below_thresholds = resource.name not in levels and policy.level_of(resource, result.license_id) is None
-        if not (below_thresholds and policy.forecast_alert_days and should_alert(outlook, policy.forecast_alert_days)):
+        if not (
+            below_thresholds and policy.forecast_alert_days and should_alert(outlook, policy.forecast_alert_days, now)
+        ):
             marks.pop(resource.name, None)  # no longer projected to run out soon: forget, silently
             continue
         assert outlook.days_to_limit is not None
