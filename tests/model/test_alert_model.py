@@ -243,3 +243,13 @@ def test_a_failed_run_at_the_same_time_replaces_that_runs_point() -> None:
 
 def run_at(model: AlertModel, at: datetime, usage: tuple[int, int]) -> list[str]:
     return [f"{e.event_type}/{e.severity}" for e in model.observe(Observation("lic", at, {"users": usage}))]
+
+
+@pytest.mark.parametrize(("limit", "expected"), [(995, "forecast/warning"), (996, "-")])
+def test_within_the_horizon_is_by_the_date(limit: int, expected: str) -> None:
+    # Given 100 a day and a 7-day horizon: the limit in exactly 7 days (995), or 7 days and 14 minutes (996)
+    model = AlertModel({**EVERY_RUN, "FORECAST_ALERT_DAYS": "7"})
+
+    seen = run(model, (95, limit), (195, limit), (295, limit), step=timedelta(days=1))
+
+    assert seen == ["-", "-", expected]
