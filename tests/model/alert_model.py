@@ -459,11 +459,13 @@ class AlertModel:
             return None
         if not moved:
             return self._send(obs, changes)
-        lic.flap_changes = [(t, who) for t, who in lic.flap_changes if obs.at - t < window] + [(obs.at, involved)]
-        lic.flap_changes = lic.flap_changes[-(most + 1) :]
+        kept = [(t, who) for t, who in lic.flap_changes if obs.at - t < window]
+        # docs/alerts.md "Mutes and flapping": the subjects are over-inclusive, those of changes that left the
+        # window stay while changes continue; they start afresh only with a change alone in its window.
+        lic.flap_involved = (lic.flap_involved if kept else set()) | involved
+        lic.flap_changes = [*kept, (obs.at, involved)][-(most + 1) :]
         if len(lic.flap_changes) > most:
             lic.held_since = lic.last_change = obs.at
-            lic.flap_involved = set().union(*(who for _, who in lic.flap_changes))
             critical = before_critical or self._critical(obs.license_id, lic)
             return self._flap_notice(obs, lic, False, critical)
         return self._send(obs, changes)

@@ -253,3 +253,21 @@ def test_within_the_horizon_is_by_the_date(limit: int, expected: str) -> None:
     seen = run(model, (95, limit), (195, limit), (295, limit), step=timedelta(days=1))
 
     assert seen == ["-", "-", expected]
+
+
+def test_flapping_subjects_stay_while_changes_continue() -> None:
+    # Given damping after 2 changes in 2 hours, and signatures muted
+    model = AlertModel({"ALERT_THRESHOLDS": "80", "ALERT_FLAP_CHANGES": "2", "ALERT_FLAP_WINDOW_HOURS": "2"})
+    model.mute("lic", "signatures", START + timedelta(days=1))
+    low, high = (100, 1000), (900, 1000)
+
+    # When users change once, then signatures three times: users' change has left the window by the third
+    seen = [
+        model.observe(Observation("lic", START + timedelta(minutes=m), {"users": u, "signatures": s}))
+        for m, u, s in ((0, high, low), (90, high, high), (135, high, low), (150, high, high))
+    ]
+
+    # Then the flapping notice is sent: its subjects still include users, which no mute covers
+    assert [e.event_type for e in seen[0]] == ["threshold_crossed"]
+    assert seen[1] == seen[2] == []  # signatures muted
+    assert [(e.event_type, e.settled) for e in seen[3]] == [("flapping", False)]
