@@ -422,9 +422,10 @@ class AlertModel:
             return None
         days = [Fraction((t - segment[0][0]) // timedelta(microseconds=1), US_PER_DAY) for t, _ in segment]
         counts = [c for _, (c, _) in segment]
-        mean_day, mean_count = sum(days) / len(days), Fraction(sum(counts), len(counts))
-        spread = sum((d - mean_day) * (d - mean_day) for d in days)
-        rate = sum((d - mean_day) * (c - mean_count) for d, c in zip(days, counts, strict=True)) / spread
+        mean_day, mean_count = sum(days, Fraction(0)) / len(days), Fraction(sum(counts), len(counts))
+        spread = sum(((d - mean_day) ** 2 for d in days), Fraction(0))
+        covariance = sum(((d - mean_day) * (c - mean_count) for d, c in zip(days, counts, strict=True)), Fraction(0))
+        rate = covariance / spread
         if rate < FORECAST_MIN_RATE_PER_DAY:
             return None
         to_limit = (limit - current) / rate
