@@ -87,8 +87,6 @@ class Soak:
             base_url,
             LICENSE_LIST_S3_URI=list_uri,
             SCHEDULE_RATE="rate(15 minutes)",
-            # Forecast alerts are outside the alert model, so the soak leaves them off.
-            FORECAST_ALERT_DAYS="0",
             # urllib3's real retries with short sleeps: the soak's clock is simulated, its sleeps are not.
             HTTP_RETRY_BACKOFF_SECONDS="0.01",
             HTTP_RETRY_AFTER_CAP_SECONDS="1",
@@ -304,18 +302,26 @@ class Soak:
         return died
 
     def _after_kill(self, run: int, observed: list[Expected]) -> None:
-        """The killed run's claimed message stays pending; licenses after it were never claimed: rolled back."""
+        """The killed run's claimed message stays pending; licenses after it were never claimed: rolled back.
+        Nor were their snapshots written, which later forecasts would have read."""
         from usage_monitor.storage.store import STATE_PREFIX
 
         self._rolled_back = set()
         pending = {}
+        at = self.schedule.start + RUN_EVERY * run
+        snapshots = set()
         for item in _items(self.table):
             key = item.attrs["license_id"].value
+            if item.attrs["captured_at"].value == _iso(at):
+                snapshots.add(key)
             if key.startswith(STATE_PREFIX) and "pending" in item.attrs:
                 subject = item.attrs["pending"].value.get("subject")
                 pending[key[len(STATE_PREFIX) :]] = subject.value if subject is not None else ""
         for license_id, subject in pending.items():
             self.record.pending_claims.append((run, license_id, subject))
+        for license_id in self.ids:
+            if license_id not in snapshots:
+                self.model.unstored(license_id, at)
         for expected in observed:
             if expected.license_id not in pending:
                 self.model.rollback(expected.license_id)

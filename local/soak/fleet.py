@@ -1,8 +1,8 @@
 """The soak's fleet and its year: usage curves and the fault schedule, pure functions of the simulated time.
 
 Every curve and fault is placed at a fraction of the soak's span, so `--days 7` and `--days 365` exercise the
-same events (durations are capped by the span). Forecast alerts are off (`FORECAST_ALERT_DAYS=0`): the alert
-model leaves them out. The curves were drawn while issue 18 items 6 and 8 and issue 19 items 9 and 17 were
+same events (durations are capped by the span). Forecast alerts are on, at the defaults: the alert model predicts
+them like every other message. The curves were drawn while issue 18 items 6 and 8 and issue 19 items 9 and 17 were
 being fixed and still keep away from those rules (no resource in [95 %, 100 %) at a run, a license leaves the
 list with no failure streak, no mutes, no threshold inside the margin); the stateful test in tests/model covers
 them against the fixed code.

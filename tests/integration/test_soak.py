@@ -28,6 +28,7 @@ def test_a_week_unattended_keeps_every_invariant() -> None:
     assert kinds["threshold_crossed"] >= 3
     assert kinds["recovered"] >= 3
     assert kinds["check_failed"] >= 2
+    assert kinds["forecast"] >= 1  # forecast alerts are on and the model predicts them (3 in this week)
     assert kinds["digest"] == 1
     assert kinds["config_problem"] == 1
     assert record.pending_claims, "the killed run left its claim pending"

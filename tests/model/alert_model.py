@@ -1,9 +1,24 @@
 """A reference model of what a user must be told, written from the README's alert rules, not from the code.
 
 Scope: per-license messages (`threshold_crossed`, `recovered`, `resource_vanished`, `check_failed`,
-`flapping`) with levels, the limit, hysteresis, recovery, failure streaks, reminders, flap damping, mutes
-and threshold overrides. Out of scope: forecast alerts (run with `FORECAST_ALERT_DAYS=0`; the forecast
-*sentence* inside threshold alerts is not modelled either), run-level alerts (license `*`) and the digest.
+`forecast`, `flapping`) with levels, the limit, hysteresis, recovery, failure streaks, reminders, flap
+damping, mutes, threshold overrides and forecast alerts. Out of scope: the forecast *sentence* inside
+threshold alerts, run-level alerts (license `*`) and the digest.
+
+Forecasts (docs/alerts.md "Forecasts"): a least-squares line over the snapshots of the last
+`FORECAST_HISTORY_DAYS` since the last reset (a drop in `current`, any change of `limit`), projected from the
+latest value; a resource below every threshold (and not held at a notified level) projected to reach its
+limit within `FORECAST_ALERT_DAYS` is told once, and again only when the projected date moves earlier by
+max(1 day, a quarter of the time that was left until it). Where the docs are silent the model takes the
+code's documented constants: a fit needs 3 points spanning an hour (the "3 needed" wording), a rate under
+0.005 a day is flat (it would show as 0.00), and a date is held to the microsecond as a datetime holds it.
+*When* a forecast is made is a cost rule: once per `FORECAST_INTERVAL_HOURS` per license, in the run a hash
+of its ID picks, and whenever an alert is about to go out. The hash is an implementation detail, so the
+model asks the public function that decides it (`usage_monitor.fleet.monitor.forecast_slot`); "about to go
+out" means a crossing or reminder the flap damping does not hold (a mute applies later, to the words sent).
+A resource's forecast mark is forgotten when a forecast made for it no longer qualifies, so a new approach
+to the limit is told again. The snapshots a forecast reads are the runs the model observed with usage; a
+run killed before its snapshot was written must be taken back with `unstored`.
 
 One `observe` is one run's outcome for one license. When SNS refuses the message the real code rolls the
 alert state back, so the next run decides again: call `rollback(license_id)` after an `observe` whose
@@ -24,12 +39,19 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+from usage_monitor.fleet.monitor import forecast_slot
+
 KNOWN_DIVERGENCES: Mapping[str, str] = {}
 
 LIMIT = Decimal(100)
 STALE_AFTER_RUNS = 4  # README "Gaps in checking": longer than 4 schedule intervals unchecked is a gap
 # Failures that will not fix themselves: alerted at once (README "Alerts": 401/403, a missing token).
 AT_ONCE = frozenset({"token_rejected", "access_denied", "no_token", "credentials_rejected", "run_failed"})
+# docs/alerts.md "Forecasts": "not enough history ... 3 needed"; the span and rate floors are the code's constants.
+FORECAST_MIN_POINTS = 3
+FORECAST_MIN_SPAN = timedelta(hours=1)
+FORECAST_MIN_RATE_PER_DAY = Fraction(1, 200)
+US_PER_DAY = 86_400_000_000
 # Kinds of change that move a license's notified state (and so count towards flapping).
 STATE_CHANGES = frozenset({"crossed", "recovered", "vanished", "check_failed", "check_recovered"})
 
@@ -48,13 +70,15 @@ class Observation:
 class Change:
     """One line of a message: what happened to one resource (or to the check), with the figures it quotes."""
 
-    kind: str  # crossed | reminder | recovered | vanished | check_failed | check_reminder | check_recovered
+    kind: str  # crossed | reminder | recovered | vanished | forecast | check_failed | check_reminder | check_recovered
     resource: str | None = None
     level: Decimal | None = None  # the level reached or held (crossed, reminder)
     previous_level: Decimal | None = None  # the level it leaves (recovered, vanished)
     current: int | None = None
     limit: int | None = None
     runs: int | None = None  # check_failed, check_reminder: the failed runs in a row the message states
+    limit_at: datetime | None = None  # forecast: the projected date the limit is reached
+    rate: Fraction | None = None  # forecast: the fitted rate, a day
 
 
 @dataclass(frozen=True)
@@ -89,6 +113,7 @@ class _License:
     flap_involved: set[str] = field(default_factory=set)
     silences: dict[str, datetime] = field(default_factory=dict)
     last_failure: datetime | None = None
+    forecast_marks: dict[str, datetime] = field(default_factory=dict)  # resource -> the limit date told
 
 
 @dataclass(frozen=True)
@@ -104,6 +129,9 @@ class Rules:
     flap_window: timedelta
     schedule: timedelta
     critical_at_limit_only: bool = False
+    forecast_alert_days: int = 14
+    forecast_history: timedelta = timedelta(days=14)
+    forecast_interval: timedelta = timedelta(hours=24)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Rules:
@@ -127,6 +155,9 @@ class Rules:
             flap_window=timedelta(hours=int(env.get("ALERT_FLAP_WINDOW_HOURS", "").strip() or 6)),
             schedule=timedelta(minutes=int(rate.group(1)) * unit if rate else 15),
             critical_at_limit_only=env.get("CRITICAL_AT_LIMIT_ONLY", "").strip().lower() == "true",
+            forecast_alert_days=int(env.get("FORECAST_ALERT_DAYS", "").strip() or 14),
+            forecast_history=timedelta(days=int(env.get("FORECAST_HISTORY_DAYS", "").strip() or 14)),
+            forecast_interval=timedelta(hours=int(env.get("FORECAST_INTERVAL_HOURS", "").strip() or 24)),
         )
 
     def thresholds_for(self, license_id: str, resource: str) -> tuple[Decimal, ...]:
@@ -152,6 +183,9 @@ class AlertModel:
         self.legacy = frozenset(legacy)
         self._licenses: dict[str, _License] = {}
         self._undo: dict[str, _License] = {}
+        # The snapshots forecasts read: license -> run -> usage. Not rolled back with the alert state (a run
+        # whose message SNS refused still stored its snapshot).
+        self._history: dict[str, dict[datetime, dict[str, tuple[int, int]]]] = {}
 
     def configure(self, env: Mapping[str, str]) -> None:
         """New settings between runs (a redeploy); what was notified stays."""
@@ -163,6 +197,10 @@ class AlertModel:
 
     def unmute(self, license_id: str, resource: str | None) -> None:
         self._license(license_id).silences.pop(resource or "*", None)
+
+    def unstored(self, license_id: str, at: datetime) -> None:
+        """The run at `at` stored no snapshot of the license (killed before it got there): forecasts lack it."""
+        self._history.get(license_id, {}).pop(at, None)
 
     def rollback(self, license_id: str) -> None:
         """The last observation's message was refused by SNS: the real code restores the state it read."""
@@ -219,6 +257,11 @@ class AlertModel:
             failure = "no_usage_data"  # a 200 with nothing to evaluate counts as a failed check
         if failure is None and usage is None:
             raise ValueError("an observation without usage needs a failure kind")
+        runs = self._history.setdefault(obs.license_id, {})
+        if failure is None and usage is not None:  # a successful check's snapshot: a point for later forecasts
+            runs[obs.at] = dict(usage)
+        else:  # a failed check's snapshot has no figures, and replaces one an earlier run at this time stored
+            runs.pop(obs.at, None)
         # README "Gaps in checking": a failure more than STALE_AFTER_RUNS intervals after the streak's last
         # failure starts a new streak (a streak counts consecutive runs).
         gap = lic.last_failure is not None and obs.at - lic.last_failure > self.checking_gap
@@ -238,6 +281,8 @@ class AlertModel:
             lic.failing, lic.failing_since, lic.failure_notified_at, lic.failure_kind = 0, None, None, None
             changes += self._levels(obs.license_id, lic, usage, obs.at)
             changes += self._vanished(lic, usage)
+            if self._forecast_run(obs, lic, changes):
+                changes += self._forecasts(obs.license_id, lic, usage, obs.at)
         message = self._damped(obs, lic, changes, before_label, before_critical)
         return [message] if message is not None else []
 
@@ -320,6 +365,77 @@ class AlertModel:
                 changes.append(Change("vanished", name, None, lic.marks.pop(name).level))
         return changes
 
+    def _forecast_run(self, obs: Observation, lic: _License, changes: list[Change]) -> bool:
+        """Whether this run forecasts: the license's routine slot, or an alert about to go out (not held)."""
+        minutes = int(self.rules.schedule.total_seconds()) // 60
+        if forecast_slot(obs.license_id, obs.at, self.rules.forecast_interval, minutes):
+            return True
+        return any(c.kind in ("crossed", "reminder") for c in changes) and not self._holds(lic, changes, obs.at)
+
+    def _holds(self, lic: _License, changes: list[Change], at: datetime) -> bool:
+        """Whether flap damping holds this run's message (the decision `_damped` takes, without taking it)."""
+        if self.rules.flap_changes <= 0 or lic.held_since is None:
+            return False
+        if any(c.kind in STATE_CHANGES for c in changes):
+            return True
+        return at - (lic.last_change or lic.held_since) < self.rules.flap_window
+
+    def _forecasts(
+        self, license_id: str, lic: _License, usage: dict[str, tuple[int, int]], at: datetime
+    ) -> list[Change]:
+        """Forecast alerts for resources below every threshold whose limit date is near (or moved earlier)."""
+        changes = []
+        for name, (current, limit) in usage.items():
+            if limit <= 0:
+                continue  # no figures to forecast against: what was told stays until figures return
+            below = name not in lic.marks and self.level(license_id, name, current, limit) is None
+            near = self.projection(license_id, name, at) if below and self.rules.forecast_alert_days > 0 else None
+            if near is None:
+                lic.forecast_marks.pop(name, None)  # no longer near: forgotten, so a new approach is told
+                continue
+            limit_at, rate = near
+            told = lic.forecast_marks.get(name)
+            if told is None or told - limit_at >= max(timedelta(days=1), (told - at) / 4):
+                lic.forecast_marks[name] = limit_at
+                changes.append(Change("forecast", name, current=current, limit=limit, limit_at=limit_at, rate=rate))
+        return changes
+
+    def projection(self, license_id: str, resource: str, at: datetime) -> tuple[datetime, Fraction] | None:
+        """(the date the resource reaches its limit, the rate a day) if within FORECAST_ALERT_DAYS of `at`, by
+        least squares over the snapshots since the last reset; None when there is no such date (too little
+        history, flat, at the limit already, or further away)."""
+        since = at - self.rules.forecast_history
+        runs = sorted(self._history.get(license_id, {}).items())
+        points = [(t, usage[resource]) for t, usage in runs if since <= t <= at and resource in usage]
+        start = 0
+        for i in range(1, len(points)):
+            (_, (before, before_limit)), (_, (current, limit)) = points[i - 1], points[i]
+            if current < before or limit != before_limit:
+                start = i  # a reset: what came before says nothing about the new situation
+        segment = points[start:]
+        if not segment:
+            return None
+        last_at, (current, limit) = segment[-1]
+        if limit <= 0 or current >= limit:
+            return None
+        if len(segment) < FORECAST_MIN_POINTS or last_at - segment[0][0] < FORECAST_MIN_SPAN:
+            return None
+        days = [Fraction((t - segment[0][0]) // timedelta(microseconds=1), US_PER_DAY) for t, _ in segment]
+        counts = [c for _, (c, _) in segment]
+        mean_day, mean_count = sum(days, Fraction(0)) / len(days), Fraction(sum(counts), len(counts))
+        spread = sum(((d - mean_day) ** 2 for d in days), Fraction(0))
+        covariance = sum(((d - mean_day) * (c - mean_count) for d, c in zip(days, counts, strict=True)), Fraction(0))
+        rate = covariance / spread
+        if rate < FORECAST_MIN_RATE_PER_DAY:
+            return None
+        to_limit = (limit - current) / rate
+        if to_limit > self.rules.forecast_alert_days + 1:
+            return None  # far beyond the horizon (and maybe beyond what a datetime holds)
+        limit_at = last_at + timedelta(microseconds=int(to_limit * US_PER_DAY))
+        if limit_at - at > timedelta(days=self.rules.forecast_alert_days):
+            return None  # "within N days" is by the date: 7 days and 14 minutes is not within 7
+        return limit_at, rate
+
     def _reminder_due(self, notified_at: datetime, at: datetime) -> bool:
         return self.rules.remind_after is not None and at - notified_at >= self.rules.remind_after
 
@@ -344,11 +460,13 @@ class AlertModel:
             return None
         if not moved:
             return self._send(obs, changes)
-        lic.flap_changes = [(t, who) for t, who in lic.flap_changes if obs.at - t < window] + [(obs.at, involved)]
-        lic.flap_changes = lic.flap_changes[-(most + 1) :]
+        kept = [(t, who) for t, who in lic.flap_changes if obs.at - t < window]
+        # docs/alerts.md "Mutes and flapping": the subjects are over-inclusive, those of changes that left the
+        # window stay while changes continue; they start afresh only with a change alone in its window.
+        lic.flap_involved = (lic.flap_involved if kept else set()) | involved
+        lic.flap_changes = [*kept, (obs.at, involved)][-(most + 1) :]
         if len(lic.flap_changes) > most:
             lic.held_since = lic.last_change = obs.at
-            lic.flap_involved = set().union(*(who for _, who in lic.flap_changes))
             critical = before_critical or self._critical(obs.license_id, lic)
             return self._flap_notice(obs, lic, False, critical)
         return self._send(obs, changes)
@@ -381,10 +499,12 @@ class AlertModel:
             severities = {self.severity(lid, c.resource or "", c.level or LIMIT) for c in raised}
             event, about = "threshold_crossed", top.resource
             severity = "critical" if "critical" in severities else "warning"
-        elif gone:
+        elif gone:  # as urgent as the alert it leaves unresolved, so ahead of a forecast
             severities = {self.severity(lid, c.resource or "", c.previous_level or LIMIT) for c in gone}
             event, about = "resource_vanished", gone[0].resource
             severity = "critical" if "critical" in severities else "warning"
+        elif "forecast" in kinds:
+            event, severity, about = "forecast", "warning", next(c.resource for c in changes if c.kind == "forecast")
         else:
             event, severity, about = "recovered", "warning", None
         return Expected(lid, event, severity, about, tuple(changes), reminder)

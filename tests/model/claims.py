@@ -11,10 +11,11 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tests.model.alert_model import LIMIT, AlertModel, Expected
+from tests.model.alert_model import LIMIT, AlertModel, Change, Expected
 
 RESOURCE_LINE = re.compile(
     r"^- (?P<name>\w+): (?P<current>\d+)/(?P<limit>\d+) \((?P<percent>[\d.]+)%\): "
@@ -28,6 +29,17 @@ HELD_LINE = re.compile(
     r"the alert clears below (?P<clears>[\d.]+)%"
 )
 VANISHED_LINE = re.compile(r"^- (?P<name>\w+): (no longer in the API's answer|no usable figures any more)")
+# A forecast: `- users: 120/1000 (12.0%): below every threshold; at the current rate (about 240 a day) the limit is
+# reached in about 4 days (around 28 Nov)`, or `within a day (around 25 Nov 18:00 UTC)`; the year when not this one.
+FORECAST_LINE = re.compile(
+    r"^- (?P<name>\w+): (?P<current>\d+)/(?P<limit>\d+) \((?P<percent>[\d.]+)%\): below every threshold; "
+    r"at the current rate \(about (?P<rate>[\d.]+) a day\) the limit is reached "
+    r"(?:in about (?P<days>\d+) days?|within a day) "
+    r"\(around (?P<day>\d+) (?P<month>[A-Z][a-z]{2})(?: (?P<year>\d{4}))?(?: (?P<time>\d\d:\d\d) UTC)?\)$"
+)
+SMS_FORECAST = re.compile(r"(?P<name>\w+) \d+/\d+ \([\d.]+%\) limit in (?:~(?P<days>\d+) days?|under a day)")
+SUBJECT_FORECAST = re.compile(r": (?P<name>\w+) may reach its limit in (?:~(?P<days>\d+) days?|under a day)")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 FAILED_RUNS = re.compile(r"Failed (\d+) run\(s\) in a row")
 SMS_PART = re.compile(r"(?P<name>\w+) (?P<current>\d+)/(?P<limit>\d+) \([\d.]+%\) (?P<mark>LIMIT|>=(?P<level>[\d.]+)%)")
 SUBJECT_USAGE = re.compile(r": (?:Reminder: )?(?P<name>\w+) (?P<what>at limit|>= (?P<level>[\d.]+)%) (?P<current>\d+)/")
@@ -70,7 +82,14 @@ def false_claims(
     problems: list[str] = []
     lid = expected.license_id
     told: dict[str, str] = {}
+    forecasts = {c.resource: c for c in expected.changes if c.kind == "forecast"}
+    day_counts: dict[str, int] = {}
     for line in message.email.splitlines():
+        if outlook := FORECAST_LINE.match(line):
+            problems += _forecast_claims(line, outlook, snapshot, model, message, forecasts.get(outlook["name"]))
+            day_counts[outlook["name"]] = int(outlook["days"] or 0)
+            told[outlook["name"]] = "forecast"
+            continue
         if vanished := VANISHED_LINE.match(line):
             told[vanished["name"]] = "vanished"
             continue
@@ -108,6 +127,60 @@ def false_claims(
         if change.runs is not None and f"Failed {change.runs} run(s) in a row" not in message.email:
             problems.append(f"the message should say {change.runs} failed run(s): {FAILED_RUNS.findall(message.email)}")
     problems += _short_forms(message, snapshot, reminder_wording)
+    problems += _short_forecasts(message, day_counts)
+    return problems
+
+
+def _forecast_claims(
+    line: str,
+    outlook: re.Match[str],
+    snapshot: Mapping[str, Any],
+    model: AlertModel,
+    message: Message,
+    change: Change | None,
+) -> list[str]:
+    """A forecast line: the snapshot's figures, below every threshold, and the day count, date and rate that
+    the snapshots (as the model fits them) give; the count always agrees with the date beside it."""
+    problems = []
+    lid, name = message.attributes["license_id"], outlook["name"]
+    current, limit = int(outlook["current"]), int(outlook["limit"])
+    stored = snapshot.get(name) or {}
+    if (stored.get("current"), stored.get("limit")) != (current, limit):
+        problems.append(f"{line!r}: the snapshot has {stored.get('current')}/{stored.get('limit')}")
+    if outlook["percent"] != percent_text(current, limit):
+        problems.append(f"{line!r}: {current}/{limit} is {percent_text(current, limit)}%")
+    if model.level(lid, name, current, limit) is not None:
+        problems.append(f"{line!r}: not below every threshold")
+    now = datetime.fromisoformat(checked_at(message).replace("Z", "+00:00"))
+    year = int(outlook["year"]) if outlook["year"] else now.year
+    if outlook["year"] and year == now.year:
+        problems.append(f"{line!r}: names this year")
+    named = date(year, MONTHS.index(outlook["month"]) + 1, int(outlook["day"]))
+    days = int(outlook["days"] or 0)
+    if days and days != max(1, (named - now.date()).days):
+        problems.append(f"{line!r}: {named} is not {days} day(s) after {now.date()}")
+    if change is None or change.limit_at is None or change.rate is None:
+        return problems  # a forecast line the model has no change for is reported by the caller
+    if named != change.limit_at.date():
+        problems.append(f"{line!r}: the snapshots project {change.limit_at:%Y-%m-%d %H:%M}")
+    if (change.limit_at - now < timedelta(days=1)) != (outlook["days"] is None):
+        problems.append(f"{line!r}: the limit is {change.limit_at - now} away")
+    if abs(Decimal(outlook["rate"]) - Decimal(change.rate.numerator) / change.rate.denominator) > Decimal("0.005"):
+        problems.append(f"{line!r}: the snapshots give a rate of {float(change.rate):.3f} a day")
+    return problems
+
+
+def _short_forecasts(message: Message, day_counts: Mapping[str, int]) -> list[str]:
+    """The SMS and subject give the email's day count (0: under a day); the subject names the soonest."""
+    problems = []
+    short = [(m["name"], int(m["days"] or 0), "SMS") for m in SMS_FORECAST.finditer(message.sms)]
+    if subject := SUBJECT_FORECAST.search(message.subject):
+        short.append((subject["name"], int(subject["days"] or 0), "subject"))
+        if day_counts and int(subject["days"] or 0) != min(day_counts.values()):
+            problems.append(f"the subject's {subject['name']} is not the soonest of {day_counts}")
+    for name, days, form in short:
+        if name in day_counts and days != day_counts[name]:
+            problems.append(f"{form} says {name} reaches its limit in {days} day(s), the email {day_counts[name]}")
     return problems
 
 

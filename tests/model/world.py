@@ -42,6 +42,8 @@ ALERT_SETTINGS = (
     "ALERT_FLAP_WINDOW_HOURS",
     "ALERT_REMIND_AFTER_HOURS",
     "FAILURE_ALERT_AFTER_RUNS",
+    "FORECAST_ALERT_DAYS",
+    "FORECAST_HISTORY_DAYS",
 )
 
 
@@ -143,6 +145,11 @@ class World:
             for name, value in item.items()
             if isinstance(value, dict) and name != "error"
         }
+
+    def stored(self, lid: str, at: str) -> bool:
+        """Whether the run at `at` stored a snapshot of the license."""
+        table = self.session.resource("dynamodb", region_name=REGION).Table(self.stack.table_name)
+        return "Item" in table.get_item(Key={"license_id": lid, "captured_at": at})
 
     def state(self, lid: str) -> dict[str, Any]:
         item = self.table().get_item({"license_id": STATE_PREFIX + lid, "captured_at": STATE_SORT_KEY})

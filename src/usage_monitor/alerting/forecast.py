@@ -180,13 +180,18 @@ def forecast(
     )
 
 
-def should_alert(forecast: Forecast, horizon_days: int) -> bool:
-    """Whether the limit is projected within `horizon_days` days."""
-    return (
-        forecast.status is ForecastStatus.RISING
-        and forecast.days_to_limit is not None
-        and forecast.days_to_limit <= horizon_days
-    )
+def should_alert(forecast: Forecast, horizon_days: int, now: datetime) -> bool:
+    """Whether the limit is projected within `horizon_days` days of `now`.
+
+    By the projected date when there is one, not by `days_to_limit`: that count is rounded down to tenths, so
+    7.09 days would read as 7.0 and be "within 7 days". Without a date (beyond what a datetime holds) the
+    count is all there is, and it is far beyond any horizon.
+    """
+    if forecast.status is not ForecastStatus.RISING or forecast.days_to_limit is None:
+        return False
+    if forecast.limit_at is not None:
+        return forecast.limit_at - now <= timedelta(days=horizon_days)
+    return forecast.days_to_limit <= horizon_days
 
 
 def moved_closer(previous_at: datetime, current_at: datetime, now: datetime) -> bool:

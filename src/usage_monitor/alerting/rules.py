@@ -266,7 +266,9 @@ def _forecast_changes(
         if outlook is None or not resource.evaluable:
             continue
         below_thresholds = resource.name not in levels and policy.level_of(resource, result.license_id) is None
-        if not (below_thresholds and policy.forecast_alert_days and should_alert(outlook, policy.forecast_alert_days)):
+        if not (
+            below_thresholds and policy.forecast_alert_days and should_alert(outlook, policy.forecast_alert_days, now)
+        ):
             marks.pop(resource.name, None)  # no longer projected to run out soon: forget, silently
             continue
         assert outlook.days_to_limit is not None
@@ -333,17 +335,21 @@ def _finish(
 
 
 def _classify(changes: tuple[ResourceChange, ...], check_change: CheckChange | None) -> tuple[EventType, Severity]:
-    """check_failed outranks threshold_crossed, then forecast, then recovered."""
+    """check_failed outranks threshold_crossed, then resource_vanished, then forecast, then recovered.
+
+    A vanished resource is as urgent as the alert it leaves unresolved (critical for a limit), so it outranks
+    a forecast, which is always a warning: otherwise an SMS subscriber (severity critical) would miss it.
+    """
     if check_change is not None and check_change.kind in (ChangeKind.CHECK_FAILED, ChangeKind.REMINDER):
         return EventType.CHECK_FAILED, Severity.CRITICAL
     raised = [c for c in changes if c.kind in (ChangeKind.CROSSED, ChangeKind.REMINDER) and c.level is not None]
     if raised:
         return EventType.THRESHOLD_CROSSED, _highest(raised)
+    gone = [c for c in changes if c.kind is ChangeKind.VANISHED and c.previous_level is not None]
+    if gone:
+        return EventType.RESOURCE_VANISHED, _highest(gone)
     if any(c.kind is ChangeKind.FORECAST for c in changes):
         return EventType.FORECAST, Severity.WARNING
-    gone = [c for c in changes if c.kind is ChangeKind.VANISHED and c.previous_level is not None]
-    if gone:  # as urgent as the alert it leaves unresolved
-        return EventType.RESOURCE_VANISHED, _highest(gone)
     return EventType.RECOVERED, Severity.WARNING
 
 

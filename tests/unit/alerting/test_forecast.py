@@ -391,7 +391,18 @@ def test_describe_other_statuses(result: Forecast, text: str) -> None:
     ],
 )
 def test_should_alert(result: Forecast, horizon: int, alert: bool) -> None:
-    assert should_alert(result, horizon) is alert
+    assert should_alert(result, horizon, END - timedelta(days=float(result.days_to_limit or 0))) is alert
+
+
+@pytest.mark.parametrize(("limit", "alert"), [(995, True), (996, False)])
+def test_within_the_horizon_means_at_most_that_many_days(limit: int, alert: bool) -> None:
+    # Given 100 a day, 295 now: the limit in exactly 7 days (995), or in 7.01 days (996, shown as 7.0)
+    points = [UsagePoint(END - timedelta(days=d), 295 - 100 * d, limit) for d in (2, 1, 0)]
+    outlook = forecast(points, END)
+    assert outlook.days_to_limit == Decimal("7.0")
+
+    # Then "within 7 days" holds for the first only, not for a limit 14 minutes later than 7 days
+    assert should_alert(outlook, 7, END) is alert
 
 
 @pytest.mark.parametrize(

@@ -307,6 +307,21 @@ def test_a_resource_missing_from_the_answer_while_at_the_limit_gets_a_critical_n
     assert "signatures" not in evaluation.state.resources
 
 
+def test_a_vanished_limit_outranks_a_forecast_in_the_same_message() -> None:
+    # Given signatures notified at the limit (critical), and users climbing toward theirs
+    before = notified(D100, name="signatures")
+    now = T0 + timedelta(minutes=15)
+    outlook = {"users": Forecast(ForecastStatus.RISING, Decimal(3), now + timedelta(days=3), Decimal(10))}
+
+    # When signatures lose their limit in the run that forecasts users
+    evaluation = evaluate(ok(users(100), users(1000, 0, name="signatures")), before, POLICY, now, outlook)
+
+    # Then the message keeps the urgency of the alert it leaves unresolved (an SMS subscriber filters on it)
+    assert evaluation.alert is not None
+    assert (evaluation.alert.event_type, evaluation.alert.severity) == (EventType.RESOURCE_VANISHED, Severity.CRITICAL)
+    assert sorted(c.kind for c in evaluation.alert.resource_changes) == [ChangeKind.FORECAST, ChangeKind.VANISHED]
+
+
 def test_no_usage_data_follows_the_failure_streak_and_clears_vanished_marks() -> None:
     error = CheckError(FailureKind.NO_USAGE_DATA, "200 response has no resource with a count and a positive limit")
     state = notified(D100)
