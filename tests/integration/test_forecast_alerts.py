@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from local.simulator import usage_of
 from tests.integration.conftest import Harness, add_licenses
+from usage_monitor.fleet.monitor import forecast_slot
 
 START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 
@@ -110,3 +111,39 @@ def test_a_forecast_alert_is_not_repeated_while_the_projected_date_stays_put(har
     assert "(around 28 Nov)" in alert.email
     state = harness.table.get_item(Key={"license_id": "alert-state#steady", "captured_at": "state"})["Item"]
     assert state["forecasts"]["signatures"]["limit_at"] == "2026-11-28T00:00:00Z"
+
+
+def test_a_forecast_alert_sns_refused_goes_out_at_the_next_run_not_at_the_next_routine_forecast(
+    harness: Harness,
+) -> None:
+    # Hourly runs, a routine forecast once a day: without the fix the refused alert waited 23 hours.
+    settings = {
+        "ALERT_THRESHOLDS": "80,95",
+        "SCHEDULE_RATE": "rate(1 hour)",
+        "FORECAST_INTERVAL_HOURS": "24",
+        "FORECAST_ALERT_DAYS": "14",
+    }
+    add_licenses(harness, {"grow": usage_of(signatures=(500, 1000))})
+    harness.configure(**settings)
+    real_topic = harness.stack.topic_arn
+    daily = timedelta(hours=24)
+    refused_at = None
+    for hour in range(72):
+        moment = START + timedelta(hours=hour)
+        # 100 signatures a day, from 500: the limit is 5 days out, inside the 14-day horizon from day one.
+        harness.simulator.licenses["grow"].usage = usage_of(signatures=(500 + 100 * hour // 24, 1000))
+        down = refused_at is None and forecast_slot("grow", moment, daily, 60)
+        harness.configure(**settings, ALERT_TOPIC_ARN=real_topic + "-deleted" if down else real_topic)
+        harness.invoke(time=at(hour))
+        # The first forecast with a date decides the alert (5 days out), which SNS refuses.
+        if down and "days_to_limit" in harness.snapshot("grow", at(hour))["signatures"]:
+            assert harness.alerts() == []
+            refused_at = hour
+        if refused_at is not None and hour == refused_at + 1:
+            break
+    assert refused_at is not None
+    sent = harness.alerts()
+    assert [a.attributes["event_type"] for a in sent] == ["forecast"]
+    assert sent[0].attributes["license_id"] == "grow"
+    # Sent by the next run, with that run's figures.
+    assert f"signatures: {500 + 100 * (refused_at + 1) // 24}/1000" in sent[0].email

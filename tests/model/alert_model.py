@@ -21,8 +21,9 @@ to the limit is told again. The snapshots a forecast reads are the runs the mode
 run killed before its snapshot was written must be taken back with `unstored`.
 
 One `observe` is one run's outcome for one license. When SNS refuses the message the real code rolls the
-alert state back, so the next run decides again: call `rollback(license_id)` after an `observe` whose
-message was not accepted.
+alert state back, so the next run decides again, with a fresh forecast as the refused message had (a forecast
+alert is not left to the license's next routine forecast): call `rollback(license_id)` after an `observe`
+whose message was not accepted.
 
 `KNOWN_DIVERGENCES` lists rules the real code is known to break while a fix is under way, keyed by issue
 item; while an entry is listed the model predicts today's behaviour on exactly that point. It is empty: the
@@ -114,6 +115,7 @@ class _License:
     silences: dict[str, datetime] = field(default_factory=dict)
     last_failure: datetime | None = None
     forecast_marks: dict[str, datetime] = field(default_factory=dict)  # resource -> the limit date told
+    refused: bool = False  # SNS refused the last message: the next run with usage decides again, forecast included
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,7 @@ class AlertModel:
         """The last observation's message was refused by SNS: the real code restores the state it read."""
         if license_id in self._undo:
             self._licenses[license_id] = self._undo.pop(license_id)
+            self._licenses[license_id].refused = True
 
     def level(self, license_id: str, resource: str, current: int, limit: int) -> Decimal | None:
         """The highest threshold reached, or the limit (100); None below every threshold."""
@@ -283,6 +286,7 @@ class AlertModel:
             changes += self._vanished(lic, usage)
             if self._forecast_run(obs, lic, changes):
                 changes += self._forecasts(obs.license_id, lic, usage, obs.at)
+                lic.refused = False
         message = self._damped(obs, lic, changes, before_label, before_critical)
         return [message] if message is not None else []
 
@@ -368,7 +372,7 @@ class AlertModel:
     def _forecast_run(self, obs: Observation, lic: _License, changes: list[Change]) -> bool:
         """Whether this run forecasts: the license's routine slot, or an alert about to go out (not held)."""
         minutes = int(self.rules.schedule.total_seconds()) // 60
-        if forecast_slot(obs.license_id, obs.at, self.rules.forecast_interval, minutes):
+        if lic.refused or forecast_slot(obs.license_id, obs.at, self.rules.forecast_interval, minutes):
             return True
         return any(c.kind in ("crossed", "reminder") for c in changes) and not self._holds(lic, changes, obs.at)
 

@@ -205,6 +205,26 @@ def test_an_alert_about_to_go_out_gets_a_fresh_forecast_outside_the_slot() -> No
     assert (told.event_type, [c.kind for c in told.changes]) == ("threshold_crossed", ["crossed", "forecast"])
 
 
+def test_a_forecast_alert_sns_refused_is_decided_again_at_the_next_run() -> None:
+    # Given hourly runs, a daily forecast slot, and users climbing 10 an hour toward the limit
+    model = AlertModel({"ALERT_THRESHOLDS": "80,95", "SCHEDULE_RATE": "rate(1 hour)"})
+    runs = [START + i * HOUR for i in range(30)]
+    slot = next(i for i, at in enumerate(runs) if i >= 3 and forecast_slot("lic", at, timedelta(hours=24), 60))
+    for i in range(slot):
+        assert model.observe(Observation("lic", runs[i], {"users": (100 + 10 * i, 1000)})) == []
+    (refused,) = model.observe(Observation("lic", runs[slot], {"users": (100 + 10 * slot, 1000)}))
+    assert refused.event_type == "forecast"
+
+    # When SNS refused it
+    model.rollback("lic")
+
+    # Then the next run, not the next day's slot, decides it again; after that it is told once
+    assert not forecast_slot("lic", runs[slot + 1], timedelta(hours=24), 60)
+    (told,) = model.observe(Observation("lic", runs[slot + 1], {"users": (100 + 10 * (slot + 1), 1000)}))
+    assert told.event_type == "forecast"
+    assert model.observe(Observation("lic", runs[slot + 2], {"users": (100 + 10 * (slot + 2), 1000)})) == []
+
+
 def test_a_muted_resource_forecast_is_not_told_and_not_replayed() -> None:
     model = AlertModel(EVERY_RUN)
     model.mute("lic", "users", START + 150 * timedelta(minutes=1))

@@ -47,7 +47,11 @@ def evaluate(
     `forecasts` (by resource) are given on runs that computed them; they add forecast alerts and put
     the projected date into threshold alerts.
     """
-    return _damped(_evaluate(result, before, policy, now, forecasts), result.license_id, before, policy, now)
+    evaluation = _damped(_evaluate(result, before, policy, now, forecasts), result.license_id, before, policy, now)
+    if forecasts is not None and evaluation.state.refused_at is not None:
+        # Decided again with a fresh forecast, as the refused alert was: the retry it was owed has happened.
+        return replace(evaluation, state=replace(evaluation.state, refused_at=None))
+    return evaluation
 
 
 STATE_CHANGES = frozenset(

@@ -246,6 +246,9 @@ class AlertState:
     # Mutes: resource name (or "*" for the whole license) → muted until.
     silences: Mapping[str, datetime] = field(default_factory=dict)
     flap: FlapState = field(default_factory=FlapState)
+    # When SNS last refused an alert decided from this state (which was then restored): the next run decides
+    # again with a fresh forecast, as the refused one had, rather than at the license's next routine forecast.
+    refused_at: datetime | None = None
 
     @property
     def active(self) -> bool:

@@ -11,7 +11,7 @@ send is decided elsewhere (`alerts`, `render`); this module only makes sure it g
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Protocol
@@ -164,7 +164,7 @@ class AlertDelivery:
 
     def _roll_back(self, license_id: str, before: AlertState, claimed_version: int) -> None:
         try:
-            self.store.save_state(license_id, before, claimed_version)
+            self.store.save_state(license_id, replace(before, refused_at=self.clock()), claimed_version)
         except Exception:
             # The claim keeps its pending alert, which the next run delivers instead.
             logger.exception("rolling back the alert claim failed", extra={"license_id": license_id})

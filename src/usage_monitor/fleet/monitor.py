@@ -271,7 +271,8 @@ class Monitor:
         """
         if result.error is not None or not any(r.evaluable for r in result.resources):
             return None, None
-        if not self._forecast_slot(result.license_id, captured_at):
+        # A license whose last alert SNS refused decides again now, forecast included (see AlertState.refused_at).
+        if not self._forecast_slot(result.license_id, captured_at) and state.refused_at is None:
             plain = evaluate(result, state, self.config.policy, captured_at)
             if not _will_alert_on_thresholds(plain.alert):
                 return None, plain

@@ -120,6 +120,8 @@ def state_to_item(
     }
     if state.silences:
         item["silences"] = {target: iso(until) for target, until in state.silences.items()}
+    if state.refused_at is not None:
+        item["refused_at"] = iso(state.refused_at)
     if state.flap != FlapState():
         # Only while a license has recent changes: a quiet license's item stays as it always was.
         flap = state.flap
@@ -169,6 +171,7 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
         },
         silences={target: parse_iso(until) for target, until in (item.get("silences") or {}).items()},
         flap=_flap_from(item.get("flap") or {}),
+        refused_at=parse_iso(item["refused_at"]) if item.get("refused_at") else None,
     )
     pending = item.get("pending")
     return StoredState(

@@ -555,6 +555,21 @@ def test_forecast_alert_once_then_only_when_the_date_moves_closer() -> None:
     assert beyond.state.forecasts == {}
 
 
+def test_a_refused_alert_is_owed_until_a_run_decides_again_with_a_forecast() -> None:
+    policy = AlertPolicy((Decimal(80),), forecast_alert_days=14)
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    result = CheckResult("lic", now, resources=(Resource("signatures", 500, 1000),))
+    refused = AlertState(version=4, refused_at=now - timedelta(minutes=15))
+
+    without_forecast = evaluate(result, refused, policy, now)
+    decided = evaluate(result, refused, policy, now, {"signatures": _rising("10")})
+
+    assert without_forecast.state.refused_at == refused.refused_at  # e.g. a run that could not read history
+    assert decided.alert is not None
+    assert decided.alert.event_type is EventType.FORECAST
+    assert decided.state.refused_at is None
+
+
 def test_no_forecast_alert_above_a_threshold_or_when_disabled() -> None:
     now = datetime(2026, 11, 24, tzinfo=UTC)
     above = CheckResult("lic", now, resources=(Resource("signatures", 900, 1000),))

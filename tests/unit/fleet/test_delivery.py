@@ -118,9 +118,10 @@ def test_a_refused_publish_rolls_the_claim_back_so_the_next_run_sends_it(store: 
 
     assert delivered == Delivered(published=0, publish_failures=1)
     state, pending, _ = store.items["lic-1"]
-    # Claimed at version 4 with the message, then put back as it was (one write later: version 5).
+    # Claimed at version 4 with the message, then put back as it was (one write later: version 5), marked
+    # refused so that the next run decides again with a fresh forecast.
     assert (state.version, pending) == (5, None)
-    assert replace(state, version=3) == before
+    assert replace(state, version=3) == replace(before, refused_at=NOW)
 
 
 def test_a_failed_roll_back_leaves_the_claim_with_its_pending_message(store: FakeStore) -> None:

@@ -161,6 +161,7 @@ STATES = [
         ),
         id="notified-failures",
     ),
+    pytest.param(AlertState(version=5, refused_at=CAPTURED), id="refused"),
 ]
 
 
