@@ -58,11 +58,13 @@ class Record:
 
 
 class Soak:
-    def __init__(self, days: int, licenses: int, *, measure_memory: bool = True) -> None:
+    def __init__(self, days: int, licenses: int, *, measure_memory: bool = True, tweaks: bool = True) -> None:
+        """`tweaks`: moto's pathological costs removed (local/soak/mototweaks.py); off only to check them."""
         self.schedule = Schedule(days)
         self.count = licenses
         self.ids = [fleet.license_id(i) for i in range(licenses)]
         self.record = Record(days, licenses)
+        self.tweaks = tweaks
         self.ledger = CallLedger()
         self.capture = OutputCapture()
         # Memory kept by the function's own code: tracemalloc over 4 runs at three points of the span (traced runs
@@ -105,7 +107,7 @@ class Soak:
         from moto import mock_aws
         from moto.dynamodb.models import dynamodb_backends
 
-        from local.soak.mototweaks import fast_dynamodb_responses
+        from local.soak.mototweaks import moto_tweaks
         from usage_monitor import app, wiring
         from usage_monitor.fleet.licenses import LicenseListSource
         from usage_monitor.settings import Settings
@@ -114,7 +116,8 @@ class Soak:
         started = time.perf_counter()
         saved_env = dict(os.environ)
         with ExitStack() as stack:
-            stack.enter_context(fast_dynamodb_responses())
+            if self.tweaks:
+                stack.enter_context(moto_tweaks())
             traveller = stack.enter_context(time_machine.travel(self.schedule.start, tick=True))
             simulator = stack.enter_context(LeegalitySimulator())
             stack.enter_context(mock_aws())
