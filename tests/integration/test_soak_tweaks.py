@@ -1,0 +1,256 @@
+"""The soak's moto tweaks (local/soak/mototweaks.py) change how fast moto answers, never what it answers.
+
+Each answer is compared with plain moto's on the same table: Queries of every key-condition form the
+tweaked Query handles (and the ones it hands back to moto), pages, filters and projections; the sizes moto
+counts; the 400 KB item rule; and the first days of the soak itself, message for message and item for item.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.aws import REGION, provision
+from local.soak.driver import Soak, _iso
+from local.soak.fleet import RUN_EVERY
+from local.soak.mototweaks import attribute_size, moto_tweaks
+
+PARTITIONS = ("lic-a", "lic-b", "state#lic-a")
+
+
+def _item(partition: str, minute: int) -> dict[str, Any]:
+    """A snapshot-shaped item with every attribute type the tweaks convert or size themselves."""
+    return {
+        "license_id": partition,
+        "captured_at": f"2027-01-{1 + minute // 1440:02d}T{minute // 60 % 24:02d}:{minute % 60:02d}:00Z",
+        "record_type": "snapshot",
+        "status": "ok" if minute % 7 else "failed",
+        "users": {"current": Decimal(minute), "limit": Decimal(1000), "percent": Decimal("12.5"), "days": None},
+        "problems": ["one", Decimal(2), {"nested": True}],
+        "tags": {"x", "ÿnicode"},
+        "counts": {Decimal(1), Decimal("2.5")},
+        "blob": b"\x00\x01binary",
+        "flag": minute % 2 == 0,
+        "expires_at": Decimal(1800000000 + minute),
+    }
+
+
+@pytest.fixture
+def table() -> Any:
+    with mock_aws():
+        session = boto3.session.Session(region_name=REGION)
+        stack = provision(session, "{}")
+        resource = session.resource("dynamodb", region_name=REGION).Table(stack.table_name)
+        with resource.batch_writer() as batch:
+            for partition in PARTITIONS:
+                for minute in range(0, 3 * 1440, 45):
+                    batch.put_item(Item=_item(partition, minute))
+        yield resource
+
+
+QUERIES: list[dict[str, Any]] = [
+    {"KeyConditionExpression": "license_id = :p", "ExpressionAttributeValues": {":p": "lic-a"}},
+    {
+        "KeyConditionExpression": "license_id = :p AND captured_at >= :t",
+        "ExpressionAttributeValues": {":p": "lic-a", ":t": "2027-01-02T06:00:00Z"},
+    },
+    {
+        "KeyConditionExpression": "license_id = :p AND captured_at > :t",
+        "ExpressionAttributeValues": {":p": "lic-b", ":t": "2027-01-02T06:00:00Z"},
+    },
+    {
+        "KeyConditionExpression": "license_id = :p AND captured_at < :t",
+        "ExpressionAttributeValues": {":p": "lic-a", ":t": "2027-01-01T12:00:00Z"},
+    },
+    {
+        "KeyConditionExpression": "license_id = :p AND captured_at <= :t",
+        "ExpressionAttributeValues": {":p": "lic-a", ":t": "2027-01-01T12:00:00Z"},
+    },
+    {
+        "KeyConditionExpression": "license_id = :p AND captured_at = :t",
+        "ExpressionAttributeValues": {":p": "lic-a", ":t": "2027-01-01T00:45:00Z"},
+    },
+    {
+        "KeyConditionExpression": "license_id = :p AND captured_at BETWEEN :a AND :b",
+        "ExpressionAttributeValues": {":p": "lic-b", ":a": "2027-01-01T10:00:00Z", ":b": "2027-01-02T10:00:00Z"},
+    },
+    {
+        "KeyConditionExpression": "license_id = :p AND begins_with(captured_at, :d)",
+        "ExpressionAttributeValues": {":p": "lic-a", ":d": "2027-01-02"},
+    },
+    {
+        "KeyConditionExpression": "license_id = :p AND captured_at >= :t",
+        "ExpressionAttributeValues": {":p": "lic-a", ":t": "2027-01-01T00:00:00Z"},
+        "ScanIndexForward": False,
+        "Limit": 7,
+    },
+    {
+        "KeyConditionExpression": "license_id = :p AND captured_at >= :t",
+        "FilterExpression": "#s = :ok",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":p": "lic-a", ":t": "2027-01-01T08:00:00Z", ":ok": "failed"},
+    },
+    {
+        "KeyConditionExpression": "license_id = :p",
+        "ProjectionExpression": "captured_at, #u.#c, problems[2]",
+        "ExpressionAttributeNames": {"#u": "users", "#c": "current"},
+        "ExpressionAttributeValues": {":p": "state#lic-a"},
+    },
+    {"KeyConditionExpression": "license_id = :p", "ExpressionAttributeValues": {":p": "no-such-license"}},
+]
+
+
+def _pages(table: Any, query: dict[str, Any]) -> list[dict[str, Any]]:
+    answers, request = [], dict(query)
+    while True:
+        page = table.query(**request)
+        page.pop("ResponseMetadata")
+        answers.append(page)
+        if "LastEvaluatedKey" not in page:
+            return answers
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda q: q["KeyConditionExpression"][:40])
+def test_a_query_answers_as_plain_moto_does(table: Any, query: dict[str, Any]) -> None:
+    # Given a table of three partitions, and plain moto's pages for the query
+    plain = _pages(table, {**query, "Limit": query.get("Limit", 10)})
+
+    # When the tweaked moto answers the same query
+    with moto_tweaks():
+        tweaked = _pages(table, {**query, "Limit": query.get("Limit", 10)})
+
+    # Then every page is the same, items, counts and the key to go on from
+    assert tweaked == plain
+    if query["ExpressionAttributeValues"][":p"] != "no-such-license":
+        assert plain[0]["Items"], "the query found something to compare"
+
+
+def test_other_reads_answer_as_plain_moto_does(table: Any) -> None:
+    key = {"license_id": "lic-b", "captured_at": "2027-01-02T03:00:00Z"}
+    client = table.meta.client
+
+    def reads() -> list[Any]:
+        answers = [
+            table.get_item(Key=key),
+            client.batch_get_item(RequestItems={table.name: {"Keys": [key], "ConsistentRead": True}}),
+            table.scan(Limit=25),
+        ]
+        for answer in answers:
+            answer.pop("ResponseMetadata")
+        return answers
+
+    plain = reads()
+    with moto_tweaks():
+        assert reads() == plain
+
+
+def test_items_written_through_the_tweaks_are_stored_as_plain_moto_stores_them(table: Any) -> None:
+    # Given one item written by plain moto and the same item (under another key) through the tweaks
+    table.put_item(Item={**_item("copy-plain", 0)})
+    with moto_tweaks():
+        table.put_item(Item={**_item("copy-tweaked", 0)})
+
+    # Then both read back the same, apart from their key
+    plain = table.get_item(Key={"license_id": "copy-plain", "captured_at": "2027-01-01T00:00:00Z"})["Item"]
+    tweaked = table.get_item(Key={"license_id": "copy-tweaked", "captured_at": "2027-01-01T00:00:00Z"})["Item"]
+    assert {**tweaked, "license_id": "copy-plain"} == plain
+
+
+@pytest.mark.parametrize("size, accepted", [(405_000, True), (405_001, False)])
+def test_the_item_size_limit_is_moto_s(table: Any, size: int, accepted: bool) -> None:
+    # Given an item of exactly moto's limit, or one byte over (names and values: 13 + 31 + 3 bytes besides the pad)
+    item = {"license_id": "big", "captured_at": "2027-01-01T00:00:00Z", "pad": "x" * (size - 47)}
+
+    def outcome() -> str:
+        try:
+            table.put_item(Item=item)
+        except table.meta.client.exceptions.ClientError as error:
+            return str(error.response["Error"])
+        return "stored"
+
+    # When plain moto and the tweaked moto are each asked to store it
+    plain = outcome()
+    with moto_tweaks():
+        tweaked = outcome()
+
+    # Then both agree, and the limit is where moto puts it
+    assert tweaked == plain
+    assert (plain == "stored") is accepted
+
+
+def test_attribute_size_is_moto_s_size() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from usage_monitor.storage.dynamo import to_dynamo
+
+    for partition in PARTITIONS:
+        for name, value in to_dynamo(_item(partition, 1234)).items():
+            ((kind, inner),) = value.items()
+            assert attribute_size(kind, inner) == DynamoType(value).size(), name
+            typed = DynamoType(value)
+            assert attribute_size(typed.type, typed.value) == DynamoType(value).size(), name
+
+
+SIMULATOR_PORT = re.compile(r"127\.0\.0\.1:\d+")  # each soak's simulator listens on a port of its own
+
+
+def _steady(attributes: dict[str, Any]) -> dict[str, Any]:
+    """An item less the clock readings taken while a run lasts (time-machine ticks in real time): a check's
+    time, a claim's, and the idempotency record's expiry (from the clock, where a snapshot's is from its slot)."""
+    ticking = {"checked_at", "claimed_at", "in_progress_expiration"}
+    if attributes["license_id"]["S"].startswith("idempotency#"):
+        ticking.add("expires_at")
+    return {name: value for name, value in attributes.items() if name not in ticking}
+
+
+def _outcome(soak: Soak) -> dict[str, Any]:
+    """What the soak saw and left: every message, every count, and every item but its clock readings."""
+    record = soak.run()
+    # The killed run stops at its first publish: which snapshots it wrote first is the check pool's order.
+    killed = {_iso(soak.schedule.start + RUN_EVERY * run) for run in record.killed_runs}
+    items = sorted(
+        SIMULATOR_PORT.sub("127.0.0.1:port", repr(_steady(item.to_json()["Attributes"])))
+        for ranges in soak.table.items.values()
+        for item in ranges.values()
+        if item.attrs["captured_at"].value not in killed
+    )
+    return {
+        "sent": sorted(  # within a run, messages go out as the check pool's threads finish
+            SIMULATOR_PORT.sub(
+                "127.0.0.1:port", repr((s.run, s.license_id, s.event_type, s.severity, s.subject, s.sms))
+            )
+            for s in record.sent
+        ),
+        "killed": record.killed_runs,
+        "expected": sorted(repr(pair) for pair in record.expected),
+        "calls": dict(soak.ledger.calls),
+        "units": (soak.ledger.write_units, soak.ledger.read_units),
+        "items": items,
+    }
+
+
+def test_the_soak_s_first_days_are_the_same_with_and_without_the_tweaks() -> None:
+    # Given two days of the soak's fleet (each license's forecast Query reads a day of snapshots on day 2)
+    days, fleet = 2, 7
+
+    # When it runs on plain moto and on the tweaked moto
+    plain = _outcome(Soak(days, fleet, measure_memory=False, tweaks=False))
+    tweaked = _outcome(Soak(days, fleet, measure_memory=False, tweaks=True))
+
+    # Then the messages, calls, capacity units and stored items are the same
+    assert tweaked["sent"] == plain["sent"]
+    assert tweaked["expected"] == plain["expected"]
+    assert tweaked["killed"] == plain["killed"]
+    assert tweaked["calls"] == plain["calls"]
+    # (the capacity units vary by a unit or two between two plain soaks too: a throttled batch write is
+    # retried with whatever the batch writer still holds)
+    assert tweaked["units"] == pytest.approx(plain["units"], rel=0.002)
+    assert tweaked["items"] == plain["items"]
+    assert plain["calls"]["dynamodb Query"] >= fleet, "the forecast Queries ran"
+    assert len(plain["items"]) > days * 96 * fleet
