@@ -313,7 +313,7 @@ class Soak:
         self._rolled_back = set()
         pending = {}
         for item in _items(self.table):
-            key = item.attrs["license_id"].value
+            key = item.hash_key.value  # the table's hash key is license_id; reading it thaws no frozen item
             if key.startswith(STATE_PREFIX) and "pending" in item.attrs:
                 subject = item.attrs["pending"].value.get("subject")
                 pending[key[len(STATE_PREFIX) :]] = subject.value if subject is not None else ""
@@ -325,13 +325,23 @@ class Soak:
                 self._rolled_back.add(expected.license_id)
 
     def _expire_items(self, now: datetime) -> None:
-        """DynamoDB TTL, as the service applies it (within a day or two of `expires_at`): free deletes."""
+        """DynamoDB TTL, as the service applies it (within a day or two of `expires_at`): free deletes. Then
+        items older than anything a run reads are frozen (see mototweaks), so the process does not grow with
+        moto's objects for the table."""
+        from local.soak.mototweaks import expires_at, freeze_items_before
+
         cutoff = int(now.timestamp())
         for ranges in list(self.table.items.values()):
             for range_key, item in list(ranges.items()):
-                expires = item.attrs.get("expires_at")
-                if expires is not None and int(expires.value) < cutoff:
+                expires = expires_at(item)
+                if expires is not None and expires < cutoff:
                     del ranges[range_key]
+        if self.tweaks:
+            freeze_items_before(self.table, _iso(now - FROZEN_AFTER))
+
+
+# Longer than any read a run makes (the forecast and the weekly digest: 14 days), so a run never thaws one.
+FROZEN_AFTER = timedelta(days=15)
 
 
 def _static(index: int) -> bool:

@@ -12,6 +12,11 @@ Control-plane calls (tables, TTL: they carry datetimes) keep moto's serializer.
 each license's daily forecast Query costs time in proportion to the whole table (96 snapshots a day per
 license, none expiring within a year): the soak slowed from 4 s to 15 s a simulated day by day 111.
 
+`freeze_items_before` (called by the soak once a simulated day): items older than a cutoff are kept as their
+wire JSON (about 600 bytes) instead of moto's tree of DynamoType objects (about 4.3 KB a snapshot); any use of
+one's attributes thaws it back into the same tree. Why: a year keeps every snapshot (the TTL is 400 days), and
+the runs read only the last two weeks; moto's objects made the process grow with the table.
+
 `lean_dynamodb_items`: a new item's size is checked once, not once per attribute. Why: moto's
 `LimitedSizeDict` re-sizes every attribute already set at each insert (quadratic in the attributes), on
 every put of every snapshot. The 400 KB rule is the same (sizes are not negative, so the running total passes
@@ -24,11 +29,13 @@ give the same messages, items and answers with and without them.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
 
 @contextmanager
 def moto_tweaks() -> Iterator[None]:
@@ -274,3 +281,84 @@ def _bytes(value: Any) -> int:
 
 
 ITEM_SIZE_LIMIT = 405000  # moto's (LimitedSizeDict.__setitem__): between DynamoDB's measured 409 and 410 KB
+
+
+def freeze_items_before(table: Any, cutoff: str) -> int:
+    """Freeze every item of `table` whose range key is a string before `cutoff`; returns how many it froze."""
+    frozen_class = _frozen_class()
+    plain_item = frozen_class.__mro__[1]
+    frozen = 0
+    for ranges in table.items.values():
+        if not isinstance(ranges, dict):
+            continue  # a table without a range key keeps its items as they are
+        for key, item in list(ranges.items()):
+            if type(item) is plain_item and key.type == "S" and key.value < cutoff:
+                try:
+                    ranges[key] = frozen_class(item)
+                except TypeError:
+                    continue  # binary attributes: moto's own tree keeps them exactly
+                frozen += 1
+    return frozen
+
+
+def expires_at(item: Any) -> int | None:
+    """An item's `expires_at` (the table's TTL attribute), read without thawing a frozen item."""
+    if isinstance(item, _frozen_class()) and item.frozen:
+        known: int | None = item.frozen_expires_at
+        return known
+    value = item.attrs.get("expires_at")
+    return int(value.value) if value is not None and value.type == "N" else None
+
+
+@functools.cache
+def _frozen_class() -> Any:
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    def decode(wire: str) -> Any:
+        attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+        dict.__init__(attrs)
+        for name, value in json.loads(wire).items():
+            dict.__setitem__(attrs, name, DynamoType(value))
+        return attrs
+
+    class FrozenItem(Item):
+        """A moto Item kept as its wire JSON until its attributes are used (then it is a plain Item again)."""
+
+        def __init__(self, item: Any) -> None:  # no super().__init__: the item was checked when it was written
+            self.hash_key, self.range_key = item.hash_key, item.range_key
+            self._wire: str | None = json.dumps(_plain(item.attrs))  # TypeError for binary values
+            self._thawed: Any = None
+            self.frozen_expires_at = expires_at(item)
+
+        @property
+        def frozen(self) -> bool:
+            return self._thawed is None
+
+        @property
+        def attrs(self) -> Any:
+            if self._thawed is None:
+                assert self._wire is not None
+                self._thawed, self._wire = decode(self._wire), None
+            return self._thawed
+
+        @attrs.setter
+        def attrs(self, value: Any) -> None:
+            self._thawed, self._wire = value, None
+
+        def _view(self) -> Any:
+            """A plain Item over freshly decoded attributes, for reads that need not keep them."""
+            if self._thawed is not None:
+                return self
+            view: Any = Item.__new__(Item)
+            view.hash_key, view.range_key = self.hash_key, self.range_key
+            assert self._wire is not None
+            view.attrs = decode(self._wire)
+            return view
+
+        def to_json(self, root_attr_name: str = "Attributes") -> Any:
+            return Item.to_json(self._view(), root_attr_name)
+
+        def size(self) -> int:
+            return int(Item.size(self._view()))
+
+    return FrozenItem

@@ -18,14 +18,15 @@ from moto import mock_aws
 from local.aws import REGION, provision
 from local.soak.driver import Soak, _iso
 from local.soak.fleet import RUN_EVERY
-from local.soak.mototweaks import attribute_size, moto_tweaks
+from local.soak.mototweaks import attribute_size, expires_at, freeze_items_before, moto_tweaks
 
 PARTITIONS = ("lic-a", "lic-b", "state#lic-a")
 
 
 def _item(partition: str, minute: int) -> dict[str, Any]:
-    """A snapshot-shaped item with every attribute type the tweaks convert or size themselves."""
-    return {
+    """A snapshot-shaped item with every attribute type the tweaks convert or size themselves (binary only in
+    lic-a: frozen items keep no binary values, those stay moto's own)."""
+    item = {
         "license_id": partition,
         "captured_at": f"2027-01-{1 + minute // 1440:02d}T{minute // 60 % 24:02d}:{minute % 60:02d}:00Z",
         "record_type": "snapshot",
@@ -34,10 +35,12 @@ def _item(partition: str, minute: int) -> dict[str, Any]:
         "problems": ["one", Decimal(2), {"nested": True}],
         "tags": {"x", "ÿnicode"},
         "counts": {Decimal(1), Decimal("2.5")},
-        "blob": b"\x00\x01binary",
         "flag": minute % 2 == 0,
         "expires_at": Decimal(1800000000 + minute),
     }
+    if partition == "lic-a":
+        item["blob"] = b"\x00\x01binary"
+    return item
 
 
 @pytest.fixture
@@ -148,6 +151,65 @@ def test_other_reads_answer_as_plain_moto_does(table: Any) -> None:
     plain = reads()
     with moto_tweaks():
         assert reads() == plain
+
+
+def _moto_table(table: Any) -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    from local.aws import ACCOUNT_ID
+
+    return dynamodb_backends[ACCOUNT_ID][REGION].get_table(table.name)
+
+
+def _every_answer(table: Any) -> list[Any]:
+    answers: list[Any] = [_pages(table, {**query, "Limit": 10}) for query in QUERIES]
+    scan = table.scan()
+    scan.pop("ResponseMetadata")
+    return [*answers, scan, sorted(repr(i.to_json()) for r in _moto_table(table).items.values() for i in r.values())]
+
+
+def test_frozen_items_answer_as_moto_s_own_items_do(table: Any) -> None:
+    # Given plain moto's answers to every query, a scan, and each item's own JSON
+    plain = _every_answer(table)
+    stored = _moto_table(table)
+    ttl = {repr(k): expires_at(i) for r in stored.items.values() for k, i in r.items()}
+
+    # When every item older than a cutoff after all of them is frozen
+    frozen = freeze_items_before(stored, "9999")
+
+    # Then each is frozen but those with binary values, its TTL reads without thawing it, and every answer is
+    # the same
+    items = {(p.value, i.range_key.value): i for p, r in stored.items.items() for i in r.values()}
+    assert frozen == sum(1 for (p, _) in items if p != "lic-a") == (len(PARTITIONS) - 1) * 96
+    assert {repr(k): expires_at(i) for r in stored.items.values() for k, i in r.items()} == ttl
+    assert all(getattr(i, "frozen", False) is (p != "lic-a") for (p, _), i in items.items())
+    with moto_tweaks():
+        assert _every_answer(table) == plain
+
+
+def test_a_frozen_item_takes_an_update_as_moto_s_own_item_does(table: Any) -> None:
+    # Given the same item twice, one of them frozen
+    table.put_item(Item=_item("copy", 0))
+    table.put_item(Item={**_item("copy", 0), "captured_at": "9999-12-31T00:00:00Z"})
+    # (the cutoff also takes the first item of lic-b and of state#lic-a; lic-a's keep their binary values)
+    assert freeze_items_before(_moto_table(table), "2027-01-01T00:00:01Z") == 3
+
+    # When both take the same update
+    for captured_at in ("2027-01-01T00:00:00Z", "9999-12-31T00:00:00Z"):
+        table.update_item(
+            Key={"license_id": "copy", "captured_at": captured_at},
+            UpdateExpression="SET #u.#c = #u.#c + :one, added = :a REMOVE problems",
+            ExpressionAttributeNames={"#u": "users", "#c": "current"},
+            ExpressionAttributeValues={":one": 1, ":a": "yes"},
+        )
+
+    # Then both read back the same, apart from their key
+    a, b = (
+        table.get_item(Key={"license_id": "copy", "captured_at": c})["Item"]
+        for c in ("2027-01-01T00:00:00Z", "9999-12-31T00:00:00Z")
+    )
+    assert a["users"]["current"] == 1 and a["added"] == "yes" and "problems" not in a
+    assert {**b, "captured_at": a["captured_at"]} == a
 
 
 def test_items_written_through_the_tweaks_are_stored_as_plain_moto_stores_them(table: Any) -> None:
