@@ -26,7 +26,7 @@ PARTITIONS = ("lic-a", "lic-b", "state#lic-a")
 def _item(partition: str, minute: int) -> dict[str, Any]:
     """A snapshot-shaped item with every attribute type the tweaks convert or size themselves (binary only in
     lic-a: frozen items keep no binary values, those stay moto's own)."""
-    item = {
+    item: dict[str, Any] = {
         "license_id": partition,
         "captured_at": f"2027-01-{1 + minute // 1440:02d}T{minute // 60 % 24:02d}:{minute % 60:02d}:00Z",
         "record_type": "snapshot",
@@ -208,7 +208,9 @@ def test_a_frozen_item_takes_an_update_as_moto_s_own_item_does(table: Any) -> No
         table.get_item(Key={"license_id": "copy", "captured_at": c})["Item"]
         for c in ("2027-01-01T00:00:00Z", "9999-12-31T00:00:00Z")
     )
-    assert a["users"]["current"] == 1 and a["added"] == "yes" and "problems" not in a
+    assert a["users"]["current"] == 1
+    assert a["added"] == "yes"
+    assert "problems" not in a
     assert {**b, "captured_at": a["captured_at"]} == a
 
 
@@ -224,7 +226,7 @@ def test_items_written_through_the_tweaks_are_stored_as_plain_moto_stores_them(t
     assert {**tweaked, "license_id": "copy-plain"} == plain
 
 
-@pytest.mark.parametrize("size, accepted", [(405_000, True), (405_001, False)])
+@pytest.mark.parametrize(("size", "accepted"), [(405_000, True), (405_001, False)])
 def test_the_item_size_limit_is_moto_s(table: Any, size: int, accepted: bool) -> None:
     # Given an item of exactly moto's limit, or one byte over (names and values: 13 + 31 + 3 bytes besides the pad)
     item = {"license_id": "big", "captured_at": "2027-01-01T00:00:00Z", "pad": "x" * (size - 47)}

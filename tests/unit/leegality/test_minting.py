@@ -174,6 +174,6 @@ def test_a_warm_container_indexes_each_minted_token_once(monkeypatch: pytest.Mon
     assert len(endpoint.minted) == 300
     assert sum(indexed) <= 3 * 300, f"{sum(indexed):,} secrets indexed for 300 tokens"
     # And every token the container minted is still redacted, by the run and by the minter
-    text = " ".join(endpoint.minted + ["static-SECRET"])
+    text = " ".join([*endpoint.minted, "static-SECRET"])
     assert Redactor(redaction.current()).text(text).split() == ["[redacted]"] * 301
     assert Redactor(container.known_index).text(endpoint.minted[0]) == "[redacted]"
