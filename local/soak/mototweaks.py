@@ -2,9 +2,10 @@
 
 `fast_dynamodb_responses`: moto's DynamoDB data-plane answers written with `json.dumps` instead of its
 generic shape serializer. Why: moto 5.2's serializer walks the response shape for every attribute of every
-item (about 5 ms an item), so one forecast Query of 14 days of snapshots (1,344 items) takes 7 s, and a year's
-soak would spend hours there. DynamoDB's data-plane results are already in the wire format (`{"S": ...}`, `{"N": "..."}`), so the
-bytes botocore parses are the same; the soak's first days compare equal item for item with and without this.
+item (about 5 ms an item), so one forecast Query of 14 days of snapshots (1,344 items) takes 7 s, and a
+year's soak would spend hours there. DynamoDB's data-plane results are already in the wire format
+(`{"S": ...}`, `{"N": "..."}`), so the bytes botocore parses are the same; the soak's first days compare
+equal item for item with and without this.
 Control-plane calls (tables, TTL: they carry datetimes) keep moto's serializer.
 
 `indexed_dynamodb_query`: a Query reads only its partition, within its key condition. Why: moto 5.2's
