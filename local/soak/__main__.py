@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from local.aws import ROOT
@@ -41,10 +42,20 @@ def run_soak(days: int, licenses: int, html: Path | None, *, progress: bool = Fa
 
     out = sys.__stdout__ or sys.stdout
     soak = Soak(days, licenses)
+    last = [time.perf_counter(), time.process_time()]
 
     def tick(done: int, total: int) -> None:
+        """Each simulated day's wall and CPU seconds and the RSS after it: where a slowdown or a leak starts."""
         if progress:
-            print(f"  day {done // 96}/{total // 96}", file=sys.__stderr__ or sys.stderr, flush=True)
+            wall, cpu = time.perf_counter(), time.process_time()
+            rss = soak.vitals.rss[-1][1] / 1e6 if soak.vitals.rss else 0.0
+            print(
+                f"  day {done // 96}/{total // 96}: {wall - last[0]:.1f} s wall, {cpu - last[1]:.1f} s CPU, "
+                f"RSS {rss:,.0f} MB",
+                file=sys.__stderr__ or sys.stderr,
+                flush=True,
+            )
+            last[:] = [wall, cpu]
 
     record = soak.run(tick)
     verdict = judge(record, soak.schedule, len(soak.scanner.leaks))
