@@ -23,7 +23,7 @@ the runs read only the last two weeks; moto's objects made the process grow with
 every put of every snapshot. The 400 KB rule is the same (sizes are not negative, so the running total passes
 the limit exactly when the final total does).
 
-Each is checked against plain moto by `tests/integration/test_soak_tweaks.py`: the first days of the soak
+Each is checked against plain moto by `tests/integration/test_soak_tweaks.py`: the first day of the soak
 give the same messages, items and answers with and without them.
 """
 

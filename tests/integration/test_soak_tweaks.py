@@ -2,11 +2,12 @@
 
 Each answer is compared with plain moto's on the same table: Queries of every key-condition form the
 tweaked Query handles (and the ones it hands back to moto), pages, filters and projections; the sizes moto
-counts; the 400 KB item rule; and the first days of the soak itself, message for message and item for item.
+counts; the 400 KB item rule; and the first day of the soak itself, message for message and item for item.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from typing import Any
@@ -268,9 +269,13 @@ def _steady(attributes: dict[str, Any]) -> dict[str, Any]:
     """An item less the clock readings taken while a run lasts (time-machine ticks in real time): a check's
     time, a claim's, and the idempotency record's expiry (from the clock, where a snapshot's is from its slot)."""
     ticking = {"checked_at", "claimed_at", "in_progress_expiration"}
+    steady = dict(attributes)
     if attributes["license_id"]["S"].startswith("idempotency#"):
         ticking.add("expires_at")
-    return {name: value for name, value in attributes.items() if name not in ticking}
+        if "data" in attributes:  # the run's summary lists failed licenses as the check pool's threads finished
+            summary = json.loads(attributes["data"]["S"])
+            steady["data"] = {"S": json.dumps({**summary, "failed": sorted(summary.get("failed", []))})}
+    return {name: value for name, value in steady.items() if name not in ticking}
 
 
 def _outcome(soak: Soak) -> dict[str, Any]:
@@ -299,9 +304,9 @@ def _outcome(soak: Soak) -> dict[str, Any]:
     }
 
 
-def test_the_soak_s_first_days_are_the_same_with_and_without_the_tweaks() -> None:
-    # Given two days of the soak's fleet (each license's forecast Query reads a day of snapshots on day 2)
-    days, fleet = 2, 7
+def test_the_soak_s_first_day_is_the_same_with_and_without_the_tweaks() -> None:
+    # Given a day of the soak's fleet and its faults (each license's forecast Query reads the day so far)
+    days, fleet = 1, 7
 
     # When it runs on plain moto and on the tweaked moto
     plain = _outcome(Soak(days, fleet, measure_memory=False, tweaks=False))
