@@ -7,8 +7,8 @@ cost and writes the year on one HTML page. Modules: fleet (curves, fault schedul
 faults (AWS-side faults, output capture, secret scan, memory), oracle (invariants), costs, report, page.
 """
 
-# A year of 8 licenses is about an hour of CPU here (8 s a simulated day, measured); four weeks fit in 15
-# minutes on a 2-core machine shared with other work (see docs/performance.md, "A year unattended").
-# `--days 365 --licenses 50` is the full size.
+# Four weeks of 8 licenses (a month end, four digests, every fault) take about 5 minutes here. A year fits in
+# 15 minutes on this 2-core machine for one license (11 min 56 s measured), not for 8 (35 minutes of CPU, 21 of
+# them the function's own) nor 50 (3 hours): docs/performance.md, "A year unattended", has the arithmetic.
 DEFAULT_DAYS = 28
 DEFAULT_LICENSES = 8

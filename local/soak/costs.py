@@ -118,11 +118,16 @@ def _dynamo_type(value: Any) -> Any:
 
 
 def _item_size(item: dict[str, Any] | None) -> int:
+    """moto's size of an item as botocore parsed it (attribute values in the wire form `{"S": ...}`)."""
     if not item:
         return 0
-    from moto.dynamodb.models.dynamo_type import DynamoType
+    from local.soak.mototweaks import attribute_size
 
-    return sum(len(name.encode()) + DynamoType(value).size() for name, value in item.items())
+    total = 0
+    for name, value in item.items():
+        ((kind, inner),) = value.items()
+        total += len(name.encode()) + attribute_size(kind, inner)
+    return total
 
 
 @dataclass(frozen=True)

@@ -58,11 +58,13 @@ class Record:
 
 
 class Soak:
-    def __init__(self, days: int, licenses: int, *, measure_memory: bool = True) -> None:
+    def __init__(self, days: int, licenses: int, *, measure_memory: bool = True, tweaks: bool = True) -> None:
+        """`tweaks`: moto's pathological costs removed (local/soak/mototweaks.py); off only to check them."""
         self.schedule = Schedule(days)
         self.count = licenses
         self.ids = [fleet.license_id(i) for i in range(licenses)]
         self.record = Record(days, licenses)
+        self.tweaks = tweaks
         self.ledger = CallLedger()
         self.capture = OutputCapture()
         # Memory kept by the function's own code: tracemalloc over 4 runs at three points of the span (traced runs
@@ -103,7 +105,7 @@ class Soak:
         from moto import mock_aws
         from moto.dynamodb.models import dynamodb_backends
 
-        from local.soak.mototweaks import fast_dynamodb_responses
+        from local.soak.mototweaks import moto_tweaks
         from usage_monitor import app, wiring
         from usage_monitor.fleet.licenses import LicenseListSource
         from usage_monitor.settings import Settings
@@ -112,7 +114,8 @@ class Soak:
         started = time.perf_counter()
         saved_env = dict(os.environ)
         with ExitStack() as stack:
-            stack.enter_context(fast_dynamodb_responses())
+            if self.tweaks:
+                stack.enter_context(moto_tweaks())
             traveller = stack.enter_context(time_machine.travel(self.schedule.start, tick=True))
             simulator = stack.enter_context(LeegalitySimulator())
             stack.enter_context(mock_aws())
@@ -155,6 +158,10 @@ class Soak:
                         container()
                     if run % 96 == 95:
                         self._expire_items(at)
+                        # The simulator's own request logs (for tests that ask who called): the soak reads none.
+                        simulator.requests.clear()
+                        simulator.user_agents.clear()
+                        simulator.auth_styles.clear()
                     if progress is not None and run % 96 == 95:
                         progress(run + 1, self.schedule.runs())
                 self.scanner.scan_table(table)
@@ -311,8 +318,9 @@ class Soak:
         at = self.schedule.start + RUN_EVERY * run
         snapshots = set()
         for item in _items(self.table):
-            key = item.attrs["license_id"].value
-            if item.attrs["captured_at"].value == _iso(at):
+            # The table's keys are license_id and captured_at; reading them thaws no frozen item (see mototweaks).
+            key = item.hash_key.value
+            if item.range_key is not None and item.range_key.value == _iso(at):
                 snapshots.add(key)
             if key.startswith(STATE_PREFIX) and "pending" in item.attrs:
                 subject = item.attrs["pending"].value.get("subject")
@@ -328,13 +336,23 @@ class Soak:
                 self._rolled_back.add(expected.license_id)
 
     def _expire_items(self, now: datetime) -> None:
-        """DynamoDB TTL, as the service applies it (within a day or two of `expires_at`): free deletes."""
+        """DynamoDB TTL, as the service applies it (within a day or two of `expires_at`): free deletes. Then
+        items older than anything a run reads are frozen (see mototweaks), so the process does not grow with
+        moto's objects for the table."""
+        from local.soak.mototweaks import expires_at, freeze_items_before
+
         cutoff = int(now.timestamp())
         for ranges in list(self.table.items.values()):
             for range_key, item in list(ranges.items()):
-                expires = item.attrs.get("expires_at")
-                if expires is not None and int(expires.value) < cutoff:
+                expires = expires_at(item)
+                if expires is not None and expires < cutoff:
                     del ranges[range_key]
+        if self.tweaks:
+            freeze_items_before(self.table, _iso(now - FROZEN_AFTER))
+
+
+# Longer than any read a run makes (the forecast and the weekly digest: 14 days), so a run never thaws one.
+FROZEN_AFTER = timedelta(days=15)
 
 
 def _static(index: int) -> bool:

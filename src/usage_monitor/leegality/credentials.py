@@ -34,22 +34,22 @@ class UsageClient(Protocol):
 
 
 class Redaction:
-    """Every secret of the run (tokens and client secrets of the secret, minted tokens) as one index,
-    rebuilt only when the secret is re-read or a token is minted: rebuilding it per check would cost a
-    large fleet the square of its size."""
+    """Every secret of the run (tokens and client secrets of the secret, minted tokens) as one index: the
+    secret's, rebuilt only when the secret is re-read (rebuilding it per check would cost a large fleet the
+    square of its size), over the minter's own index of the tokens it minted, which grows as it mints."""
 
     def __init__(self, credentials: RunCredentials) -> None:
         self._credentials = credentials
-        self._built: tuple[object, int, KnownSecrets] | None = None
+        self._built: tuple[object, object, KnownSecrets] | None = None
         self._lock = threading.Lock()
 
     def current(self) -> KnownSecrets:
         book, minter = self._credentials.book, self._credentials.minter
-        minted = minter.known_tokens if minter is not None else frozenset()
         with self._lock:
             built = self._built
-            if built is None or built[0] is not book or built[1] != len(minted):
-                built = (book, len(minted), KnownSecrets([*book.secrets, *minted]))
+            if built is None or built[0] is not book or built[1] is not minter:
+                minted = minter.known_index if minter is not None else None
+                built = (book, minter, KnownSecrets(book.secrets, also=minted))
                 self._built = built
             return built[2]
 

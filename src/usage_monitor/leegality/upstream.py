@@ -24,21 +24,31 @@ PREFIX = 8
 
 
 class KnownSecrets:
-    """An immutable index of secrets (tokens, client secrets, minted tokens)."""
+    """An index of secrets (tokens, client secrets, minted tokens), and those of `also`.
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    Built once; only its owner grows it, with `add` (the minter, one entry a minted token): a reader in another
+    thread sees an added secret from then on, each step being one dict or list operation.
+    """
+
+    def __init__(self, secrets: Iterable[str] = (), *, also: KnownSecrets | None = None) -> None:
         self._by_prefix: dict[str, list[str]] = {}
         self._short: list[str] = []
+        self._also = also
         for secret in set(secrets):
-            if not secret:
-                continue
-            if len(secret) >= PREFIX:
-                self._by_prefix.setdefault(secret[:PREFIX], []).append(secret)
-            else:
-                self._short.append(secret)
+            self.add(secret)
+
+    def add(self, secret: str) -> None:
+        if not secret:
+            return
+        if len(secret) >= PREFIX:
+            self._by_prefix.setdefault(secret[:PREFIX], []).append(secret)
+        else:
+            self._short.append(secret)
 
     def found_in(self, text: str) -> list[str]:
         hits = [s for s in self._short if s in text]
+        if self._also is not None:
+            hits += self._also.found_in(text)
         if self._by_prefix:
             lookup = self._by_prefix.get
             for start in range(len(text) - PREFIX + 1):

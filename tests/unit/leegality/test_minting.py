@@ -97,3 +97,83 @@ def test_an_answer_without_a_usable_token_is_a_clear_error(body: Any, fragment: 
     assert fragment in message
     assert "token endpoint at sign.example for OAuth2 client 'monitor'" in message
     assert "cs-SECRET-value" not in message
+
+
+class _Answer:
+    """A token endpoint's 200 answer, as urllib3 hands it over."""
+
+    status = 200
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self.headers: dict[str, str] = {}
+
+    def read1(self, _size: int) -> bytes:
+        body, self._body = self._body, b""
+        return body
+
+    def release_conn(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Endpoint:
+    """A token endpoint that mints a new JWT for every POST."""
+
+    def __init__(self) -> None:
+        self.minted: list[str] = []
+
+    def request(self, *_: Any, **__: Any) -> _Answer:
+        import json
+
+        token = make_jwt({"sub": "monitor", "jti": str(len(self.minted)), "exp": int(NOW) + 3600})
+        self.minted.append(token)
+        return _Answer(json.dumps({"code": "LE_SS_200", "data": {"token": token}}).encode())
+
+
+def test_a_warm_container_indexes_each_minted_token_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+    from typing import cast
+
+    from usage_monitor.leegality.credentials import Redaction
+
+    # Given a warm container's minter and its run's redaction, counting every secret put into an index
+    indexed: list[int] = []
+    original_init = KnownSecrets.__init__
+
+    def counting_init(self: KnownSecrets, secrets: Any = (), **kwargs: Any) -> None:
+        secrets = list(secrets)
+        indexed.append(len(secrets))
+        original_init(self, secrets, **kwargs)
+
+    monkeypatch.setattr(KnownSecrets, "__init__", counting_init)
+    original_add = getattr(KnownSecrets, "add", None)
+    if original_add is not None:
+
+        def counting_add(self: KnownSecrets, secret: str) -> None:
+            indexed.append(1)
+            original_add(self, secret)
+
+        monkeypatch.setattr(KnownSecrets, "add", counting_add)
+    endpoint = _Endpoint()
+    container = minter()
+    container.http = cast(Any, endpoint)
+    redaction = Redaction(
+        cast(Any, SimpleNamespace(book=SimpleNamespace(secrets=("static-SECRET",)), minter=container))
+    )
+
+    # When it mints a token a run for 300 runs (each run's token refused, so the next one is minted anew)
+    token = None
+    for _ in range(300):
+        token, _minted = container.token(CLIENT, stale=token)
+        redaction.current()
+
+    # Then each token went into an index once, not once a run for every token minted before it
+    assert len(endpoint.minted) == 300
+    assert sum(indexed) <= 3 * 300, f"{sum(indexed):,} secrets indexed for 300 tokens"
+    # And every token the container minted is still redacted, by the run and by the minter
+    text = " ".join([*endpoint.minted, "static-SECRET"])
+    assert Redactor(redaction.current()).text(text).split() == ["[redacted]"] * 301
+    assert Redactor(container.known_index).text(endpoint.minted[0]) == "[redacted]"
