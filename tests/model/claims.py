@@ -102,11 +102,7 @@ def false_claims(
             continue
         name = found["name"]
         current, limit = int(found["current"]), int(found["limit"])
-        stored = snapshot.get(name) or {}
-        if (stored.get("current"), stored.get("limit")) != (current, limit):
-            problems.append(f"{line!r}: the snapshot has {stored.get('current')}/{stored.get('limit')}")
-        if found["percent"] != percent_text(current, limit):
-            problems.append(f"{line!r}: {current}/{limit} is {percent_text(current, limit)}%")
+        problems += figure_problems(line, snapshot.get(name) or {}, current, limit, found["percent"])
         if found["recovered"]:
             told[name] = "recovered"
             if model.level(lid, name, current, limit) is not None:
@@ -144,11 +140,7 @@ def _forecast_claims(
     problems = []
     lid, name = message.attributes["license_id"], outlook["name"]
     current, limit = int(outlook["current"]), int(outlook["limit"])
-    stored = snapshot.get(name) or {}
-    if (stored.get("current"), stored.get("limit")) != (current, limit):
-        problems.append(f"{line!r}: the snapshot has {stored.get('current')}/{stored.get('limit')}")
-    if outlook["percent"] != percent_text(current, limit):
-        problems.append(f"{line!r}: {current}/{limit} is {percent_text(current, limit)}%")
+    problems += figure_problems(line, snapshot.get(name) or {}, current, limit, outlook["percent"])
     if model.level(lid, name, current, limit) is not None:
         problems.append(f"{line!r}: not below every threshold")
     now = datetime.fromisoformat(checked_at(message).replace("Z", "+00:00"))
@@ -221,4 +213,14 @@ def _short_forms(message: Message, snapshot: Mapping[str, Any], reminder_wording
         true = current >= limit if level == LIMIT else current * 100 >= level * limit
         if not true and not (reminder_wording and reminder):
             problems.append(f"{form} says {name} {current}/{limit} is at {level_text or 'the limit'}")
+    return problems
+
+
+def figure_problems(line: str, stored: Mapping[str, Any], current: int, limit: int, percent: str) -> list[str]:
+    """A line's `current/limit (percent)` against the snapshot it was built from."""
+    problems = []
+    if (stored.get("current"), stored.get("limit")) != (current, limit):
+        problems.append(f"{line!r}: the snapshot has {stored.get('current')}/{stored.get('limit')}")
+    if percent != percent_text(current, limit):
+        problems.append(f"{line!r}: {current}/{limit} is {percent_text(current, limit)}%")
     return problems
