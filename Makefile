@@ -51,7 +51,7 @@ package: $(STAMP)
 
 # A year in a box (local/soak): the real handler every 15 simulated minutes against the simulator and moto,
 # checked against the alert model; prints the invariants (all 0) and the cost table, writes build/soak/year.html.
-# SOAK_ARGS="--days 365 --licenses 1" is a year in 12 minutes here; 8 licenses need about 35 minutes of CPU and
+# SOAK_ARGS="--days 365 --licenses 1" is a year in 12-14 minutes here; 8 licenses need about 35 minutes of CPU and
 # the full size, "--days 365 --licenses 50", about 3 hours (docs/performance.md, "A year unattended").
 SOAK_ARGS ?=
 soak: $(STAMP)
