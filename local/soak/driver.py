@@ -9,8 +9,10 @@ run's deadline) stays real, as it is in Lambda.
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, redirect_stdout
@@ -283,6 +285,8 @@ class Soak:
                 app.lambda_handler(event, FakeContext())
             except FunctionKilled:
                 died = True
+        if died:
+            _join_check_threads()
         self.record.run_seconds.append(time.perf_counter() - started)
         self.vitals.sample_end(run, before_rss)
         output = self.capture.drain()
@@ -353,6 +357,22 @@ class Soak:
 
 # Longer than any read a run makes (the forecast and the weekly digest: 14 days), so a run never thaws one.
 FROZEN_AFTER = timedelta(days=15)
+
+
+def _join_check_threads() -> None:
+    """Let the killed run's checks end in its own time, as if they had died with it.
+
+    Lambda takes a stopped invocation's threads with it. Here the handler is gone, but the check pool does not
+    wait for checks still in flight (`shutdown(wait=False)`, for the run's deadline). Left running, those
+    checks answered the next run's scripted replies: a 5xx burst meant for the next run was used up by them,
+    and the next run's check succeeded where the model expected a failure (seen on a loaded machine).
+    """
+    # The run's generator of results, now unreachable, shuts its pool down when collected: running checks
+    # end, idle workers exit.
+    gc.collect()
+    for thread in threading.enumerate():
+        if thread.name.startswith("check") and thread is not threading.current_thread():
+            thread.join(timeout=30)
 
 
 def _static(index: int) -> bool:
